@@ -1,0 +1,176 @@
+"""Writes a synthetic cohort: VALDO-style subject folders plus a MONAI decathlon-style datalist."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from cmb_kd import __version__
+from cmb_kd.synth.config import SynthConfig
+from cmb_kd.synth.subject import MIMIC_LABELS, SyntheticSubject, simulate_subject
+
+__all__ = ["write_cohort", "write_subject", "subject_seed", "split_subjects"]
+
+logger = logging.getLogger(__name__)
+
+#: Phase is stored as int16 with this many steps per radian (loads back as radians through scl_slope).
+_PHASE_STEPS = 4096.0 / np.pi
+
+
+def subject_seed(cohort_seed: int, index: int) -> int:
+    """Seed of subject ``index`` of a cohort: independent streams from one cohort seed."""
+    return int(np.random.SeedSequence([int(cohort_seed), int(index)]).generate_state(1)[0])
+
+
+def split_subjects(n: int) -> dict[str, range]:
+    """Deterministic training / validation / test split of ``n`` subjects (about 70/15/15, in order)."""
+    n_test = round(0.15 * n) if n >= 7 else int(n >= 2)
+    n_val = round(0.15 * n) if n >= 7 else int(n >= 3)
+    n_train = n - n_val - n_test
+    return {
+        "training": range(0, n_train),
+        "validation": range(n_train, n_train + n_val),
+        "test": range(n_train + n_val, n),
+    }
+
+
+def _save(array: np.ndarray, affine: np.ndarray, path: Path, kind: str) -> None:
+    if kind == "image":
+        data = np.clip(np.round(array), 0, np.iinfo(np.int16).max).astype(np.int16)
+        img = nib.Nifti1Image(data, affine)
+    elif kind == "phase":
+        img = nib.Nifti1Image(np.round(array * _PHASE_STEPS).astype(np.int16), affine)
+        img.header.set_slope_inter(1.0 / _PHASE_STEPS, 0.0)
+    else:
+        img = nib.Nifti1Image(array.astype(np.uint8), affine)
+    img.header.set_xyzt_units("mm", "sec")
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    nib.save(img, path)
+
+
+def write_subject(subject: SyntheticSubject, folder: Path, name: str) -> dict[str, str]:
+    """Writes one subject's files into ``folder`` and returns its datalist entry (paths relative to the cohort).
+
+    Files: ``NAME_T2S`` (HR magnitude), ``NAME_phase``, ``NAME_SWI``, ``NAME_CMB`` (label),
+    ``NAME_brainmask``, ``NAME_mimics`` (1 vein, 2 calcification, 3 susceptibility dropout), and for
+    each factor F the native thick-slice ``NAME_T2S_lr-xF``, ``NAME_SWI_lr-xF``, ``NAME_phase_lr-xF``,
+    ``NAME_CMB_lr-xF``, ``NAME_brainmask_lr-xF``; plus ``NAME.json`` describing lesions, mimics and acquisition.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    entry: dict[str, object] = {"subject": name}
+
+    def put(key: str, suffix: str, array: np.ndarray, affine: np.ndarray, kind: str) -> None:
+        filename = f"{name}_{suffix}.nii.gz"
+        _save(array, affine, folder / filename, kind)
+        entry[key] = f"{name}/{filename}"
+
+    put("image", "T2S", subject.magnitude, subject.affine, "image")
+    put("label", "CMB", subject.cmb_label, subject.affine, "mask")
+    put("phase", "phase", subject.phase, subject.affine, "phase")
+    put("swi", "SWI", subject.swi, subject.affine, "image")
+    put("brainmask", "brainmask", subject.brain_mask, subject.affine, "mask")
+    put("mimics", "mimics", subject.mimic_label, subject.affine, "mask")
+    for key, lr in subject.lr.items():
+        put(f"image_lr_{key}", f"T2S_lr-{key}", lr.magnitude, lr.affine, "image")
+        put(f"label_lr_{key}", f"CMB_lr-{key}", lr.cmb_label, lr.affine, "mask")
+        put(f"swi_lr_{key}", f"SWI_lr-{key}", lr.swi, lr.affine, "image")
+        put(f"phase_lr_{key}", f"phase_lr-{key}", lr.phase, lr.affine, "phase")
+        put(f"brainmask_lr_{key}", f"brainmask_lr-{key}", lr.brain_mask, lr.affine, "mask")
+    record = subject.record()
+    record["mimic_labels"] = MIMIC_LABELS
+    (folder / f"{name}.json").write_text(json.dumps(record, indent=1))
+    entry["n_cmb"] = len(subject.lesions)
+    return entry
+
+
+def _prepare(out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir}: exists and is not a folder; expected a folder for the cohort")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise FileExistsError(
+            f"{out_dir}: folder is not empty; choose an empty or new folder, or pass --overwrite to replace the cohort"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".cmb_kd_write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise PermissionError(
+            f"{out_dir}: cannot write into this folder ({err.strerror}); expected a writable folder"
+        ) from err
+
+
+def write_cohort(
+    out_dir: str | Path,
+    n_subjects: int,
+    seed: int = 0,
+    config: SynthConfig | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Simulates ``n_subjects`` subjects and writes them with a ``datalist.json``.
+
+    Each subject is written into a hidden temporary folder and renamed into place when complete,
+    so an interrupted run never leaves a half-written subject under its final name.
+
+    Args:
+        out_dir: cohort folder; must be absent or empty unless ``overwrite``.
+        n_subjects: number of subjects (>= 1).
+        seed: cohort seed; subject i uses :func:`subject_seed` (seed, i).
+        config: simulation settings (default :class:`SynthConfig()`).
+        overwrite: allow a non-empty ``out_dir``; existing subject folders of the same names are replaced.
+        progress: show a progress bar.
+
+    Returns:
+        Path of the written ``datalist.json``.
+
+    Raises:
+        ValueError: if ``n_subjects < 1``.
+        FileExistsError: if ``out_dir`` is not empty and ``overwrite`` is false.
+        NotADirectoryError: if ``out_dir`` is a file.
+        PermissionError: if ``out_dir`` cannot be created or written.
+    """
+    if int(n_subjects) != n_subjects or n_subjects < 1:
+        raise ValueError(f"n_subjects must be a positive integer, got {n_subjects}")
+    config = config or SynthConfig()
+    out_dir = Path(out_dir)
+    _prepare(out_dir, overwrite)
+    from tqdm.auto import tqdm
+
+    width = max(3, len(str(n_subjects)))
+    entries = []
+    for index in tqdm(range(n_subjects), desc="synth", unit="subject", disable=not progress):
+        name = f"sub-{index + 1:0{width}d}"
+        subject = simulate_subject(config, seed=subject_seed(seed, index))
+        partial = out_dir / f".{name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        entry = write_subject(subject, partial, name)
+        final = out_dir / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(partial, final)
+        entries.append(entry)
+        logger.debug("%s: %d CMBs", name, entry["n_cmb"])
+    datalist = {
+        "name": "cmb_kd synthetic cohort",
+        "description": "Physics-based synthetic T2*/SWI cohort with CMBs and mimics (synthetic data, not clinical).",
+        "cmb_kd_version": __version__,
+        "seed": int(seed),
+        "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "locations"},
+    }
+    for split, indices in split_subjects(n_subjects).items():
+        datalist[split] = [entries[i] for i in indices]
+    path = out_dir / "datalist.json"
+    tmp = out_dir / ".datalist.json.partial"
+    tmp.write_text(json.dumps(datalist, indent=1))
+    os.replace(tmp, path)
+    return path
