@@ -57,6 +57,24 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from cmb_kd.metrics import evaluate_folders, format_metrics_table
+
+    try:
+        result = evaluate_folders(
+            pred_dir=Path(args.pred),
+            ref_dir=Path(args.ref),
+            output_dir=None if args.output is None else Path(args.output),
+            max_distance_mm=args.max_distance,
+            progress=not args.quiet,
+        )
+    except (ValueError, FileNotFoundError, PermissionError) as err:
+        raise UserError(str(err)) from err
+    print(format_metrics_table(result, per_subject=args.per_subject))
+    print(f"wrote {result.json_path} and {result.csv_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser of ``cmb-kd`` with one sub-parser per subcommand."""
     parser = argparse.ArgumentParser(
@@ -78,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty OUT_DIR")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth)
+
+    evaluate = sub.add_parser("evaluate", help="lesion-level and voxel-level metrics of predicted CMB masks")
+    evaluate.add_argument("--pred", required=True, help="folder of NAME_cmb_mask.nii.gz predictions")
+    evaluate.add_argument("--ref", required=True, help="folder of reference masks (flat or cohort/VALDO layout)")
+    evaluate.add_argument("--output", default=None, help="where metrics.json and the per-subject CSV go (default: --pred)")
+    evaluate.add_argument(
+        "--max-distance", type=float, default=None, help="also match lesions whose centroids lie within this many mm"
+    )
+    evaluate.add_argument("--per-subject", action="store_true", help="print one row per subject too")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(handler=_cmd_evaluate)
     return parser
 
 

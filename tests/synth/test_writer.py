@@ -1,0 +1,104 @@
+import json
+import os
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from cmb_kd.synth import split_subjects, subject_seed, write_cohort
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory, small_config):
+    out = tmp_path_factory.mktemp("cohort")
+    write_cohort(out, n_subjects=2, seed=5, config=small_config, progress=False)
+    return out
+
+
+@pytest.mark.slow
+def test_cohort_layout_and_datalist(cohort, small_config):
+    datalist = json.loads((cohort / "datalist.json").read_text())
+    entries = datalist["training"] + datalist["validation"] + datalist["test"]
+    assert [e["subject"] for e in entries] == ["sub-001", "sub-002"]
+    names = {p.name for p in (cohort / "sub-001").iterdir()}
+    expected = {f"sub-001_{s}.nii.gz" for s in ("T2S", "phase", "SWI", "CMB", "brainmask", "mimics")}
+    for f in (2, 4, 8):
+        expected |= {f"sub-001_{s}_lr-x{f}.nii.gz" for s in ("T2S", "SWI", "phase", "CMB", "brainmask")}
+    assert expected | {"sub-001.json"} == names
+    for entry in entries:
+        for key, value in entry.items():
+            if key not in ("subject", "n_cmb"):
+                assert (cohort / value).is_file(), key
+    record = json.loads((cohort / "sub-001" / "sub-001.json").read_text())
+    assert record["n_cmb"] == len(record["cmbs"]) == entries[0]["n_cmb"]
+    assert {"type", "centre_mm", "source_diameter_mm", "susceptibility_ppm"} <= set(record["cmbs"][0])
+    assert record["acquisition"]["seed"] == subject_seed(5, 0)
+    assert not any(p.name.startswith(".") for p in cohort.iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("factor", [None, 2, 4, 8])
+def test_files_load_with_stated_spacing_and_affine(cohort, factor):
+    suffix = "" if factor is None else f"_lr-x{factor}"
+    image = nib.load(cohort / "sub-001" / f"sub-001_T2S{suffix}.nii.gz")
+    label = nib.load(cohort / "sub-001" / f"sub-001_CMB{suffix}.nii.gz")
+    phase = nib.load(cohort / "sub-001" / f"sub-001_phase{suffix}.nii.gz")
+    expected_z = 2.0 * (factor or 1)
+    np.testing.assert_allclose(image.header.get_zooms(), (2.0, 2.0, expected_z))
+    np.testing.assert_allclose(label.affine, image.affine)
+    np.testing.assert_allclose(phase.affine, image.affine)
+    assert image.shape == (96, 112, 88 // (factor or 1))
+    assert set(np.unique(np.asarray(label.dataobj))) <= {0, 1}
+    values = phase.get_fdata()
+    assert values.min() >= -np.pi - 1e-3 and values.max() <= np.pi + 1e-3
+    if factor:  # thick slices are centred on the HR slices they cover
+        hr = nib.load(cohort / "sub-001" / "sub-001_T2S.nii.gz").affine
+        np.testing.assert_allclose(image.affine @ [0, 0, 0, 1], hr @ [0, 0, (factor - 1) / 2, 1])
+
+
+def test_refuses_non_empty_folder(tmp_path, small_config):
+    (tmp_path / "keep.txt").write_text("user data")
+    with pytest.raises(FileExistsError, match="folder is not empty.*--overwrite"):
+        write_cohort(tmp_path, 1, config=small_config, progress=False)
+    assert (tmp_path / "keep.txt").read_text() == "user data"
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5])
+def test_rejects_bad_subject_count(tmp_path, n):
+    with pytest.raises(ValueError, match="n_subjects must be a positive integer"):
+        write_cohort(tmp_path / "c", n, progress=False)
+
+
+def test_rejects_file_as_folder(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(NotADirectoryError, match="is not a folder"):
+        write_cohort(target, 1, progress=False)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
+def test_rejects_unwritable_folder(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match="cannot write"):
+            write_cohort(tmp_path / "c", 1, progress=False)
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_rejects_folder_under_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PermissionError, match="cannot write into this folder"):
+        write_cohort(tmp_path / "file" / "cohort", 1, progress=False)
+
+
+@pytest.mark.parametrize("n, sizes", [(1, (1, 0, 0)), (2, (1, 0, 1)), (3, (1, 1, 1)), (10, (6, 2, 2)), (20, (14, 3, 3))])
+def test_split_sizes(n, sizes):
+    split = split_subjects(n)
+    assert tuple(len(split[k]) for k in ("training", "validation", "test")) == sizes
+    assert sorted(i for r in split.values() for i in r) == list(range(n))
+
+
+def test_subject_seeds_differ():
+    seeds = {subject_seed(0, i) for i in range(100)} | {subject_seed(1, i) for i in range(100)}
+    assert len(seeds) == 200
