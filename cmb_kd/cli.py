@@ -51,6 +51,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
             config=config,
             overwrite=args.overwrite,
             progress=not args.quiet,
+            preview=args.preview,
         )
     except (ValueError, FileExistsError, PermissionError, NotADirectoryError) as err:
         raise UserError(str(err)) from err
@@ -94,13 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr-factors", type=_positive_int, nargs="+", default=[2, 4, 8], help="slice-thickness factors (2 4 8)"
     )
     synth.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty OUT_DIR")
+    synth.add_argument("--preview", action="store_true", help="also write a PNG per subject (HR beside x4 LR)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth)
 
     evaluate = sub.add_parser("evaluate", help="lesion-level and voxel-level metrics of predicted CMB masks")
     evaluate.add_argument("--pred", required=True, help="folder of NAME_cmb_mask.nii.gz predictions")
     evaluate.add_argument("--ref", required=True, help="folder of reference masks (flat or cohort/VALDO layout)")
-    evaluate.add_argument("--output", default=None, help="where metrics.json and the per-subject CSV go (default: --pred)")
+    evaluate.add_argument(
+        "--output", default=None, help="where metrics.json and the per-subject CSV go (default: --pred)"
+    )
     evaluate.add_argument(
         "--max-distance", type=float, default=None, help="also match lesions whose centroids lie within this many mm"
     )

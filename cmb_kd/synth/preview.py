@@ -20,7 +20,7 @@ def _choose_slice(subject: SyntheticSubject) -> int:
     return int(np.argwhere(subject.brain_mask).mean(axis=0)[2])
 
 
-def plot_subject(subject: SyntheticSubject, path: str | Path, factor: int = 4, z: int | None = None) -> Path:
+def plot_subject(subject: SyntheticSubject, path: str | Path, factor: int | None = 4, z: int | None = None) -> Path:
     """Writes a PNG with magnitude, phase and SWI at HR (top) and native ×``factor`` LR (bottom).
 
     CMB centres are circled in red, calcifications in green, and vein outlines drawn in cyan.
@@ -28,7 +28,7 @@ def plot_subject(subject: SyntheticSubject, path: str | Path, factor: int = 4, z
     Args:
         subject: a simulated subject.
         path: output PNG path.
-        factor: which thick-slice acquisition to show (must exist in ``subject.lr``).
+        factor: which thick-slice acquisition to show (must exist in ``subject.lr``); None: the thickest one.
         z: HR slice index (default: the slice through most CMBs).
 
     Returns:
@@ -42,6 +42,8 @@ def plot_subject(subject: SyntheticSubject, path: str | Path, factor: int = 4, z
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if factor is None:
+        factor = max(lr.factor for lr in subject.lr.values())
     key = f"x{factor}"
     if key not in subject.lr:
         raise ValueError(f"plot_subject: the subject has no x{factor} acquisition; it has {sorted(subject.lr)}")

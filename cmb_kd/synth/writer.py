@@ -14,6 +14,7 @@ import numpy as np
 
 from cmb_kd import __version__
 from cmb_kd.synth.config import SynthConfig
+from cmb_kd.synth.preview import plot_subject
 from cmb_kd.synth.subject import MIMIC_LABELS, SyntheticSubject, simulate_subject
 
 __all__ = ["write_cohort", "write_subject", "subject_seed", "split_subjects"]
@@ -116,6 +117,7 @@ def write_cohort(
     config: SynthConfig | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    preview: bool = False,
 ) -> Path:
     """Simulates ``n_subjects`` subjects and writes them with a ``datalist.json``.
 
@@ -129,6 +131,7 @@ def write_cohort(
         config: simulation settings (default :class:`SynthConfig()`).
         overwrite: allow a non-empty ``out_dir``; existing subject folders of the same names are replaced.
         progress: show a progress bar.
+        preview: also write ``sub-XXX/sub-XXX_preview.png`` (HR beside native ×4 LR, see :func:`plot_subject`).
 
     Returns:
         Path of the written ``datalist.json``.
@@ -154,6 +157,8 @@ def write_cohort(
         partial = out_dir / f".{name}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         entry = write_subject(subject, partial, name)
+        if preview:
+            plot_subject(subject, partial / f"{name}_preview.png", factor=4 if "x4" in subject.lr else None)
         final = out_dir / name
         if final.exists():
             shutil.rmtree(final)
