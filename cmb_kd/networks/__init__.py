@@ -1,0 +1,10 @@
+"""Networks: screening FCN, E²U-Net, KT-ViT, candidate ResNet, and feature taps for distillation."""
+
+from cmb_kd.networks.candidate_resnet import CandidateResNet3D
+from cmb_kd.networks.e2unet import E2UNet
+from cmb_kd.networks.ktvit import KTViT
+from cmb_kd.networks.screening_fcn import ScreeningFCN
+from cmb_kd.networks.taps import FeatureTaps
+from cmb_kd.networks.validation import check_network_input
+
+__all__ = ["CandidateResNet3D", "E2UNet", "FeatureTaps", "KTViT", "ScreeningFCN", "check_network_input"]
