@@ -49,7 +49,9 @@ def test_python_m_synth_then_evaluate_against_itself(tmp_path):
     assert datalist["training"][0]["subject"] == "sub-001"
     pred = tmp_path / "pred"
     pred.mkdir()
-    (pred / "sub-001_T2S_lr-x4_cmb_mask.nii.gz").write_bytes((out / "sub-001" / "sub-001_CMB_lr-x4.nii.gz").read_bytes())
+    (pred / "sub-001_T2S_lr-x4_cmb_mask.nii.gz").write_bytes(
+        (out / "sub-001" / "sub-001_CMB_lr-x4.nii.gz").read_bytes()
+    )
     result = subprocess.run(
         [sys.executable, "-m", "cmb_kd", "evaluate", "--pred", str(pred), "--ref", str(out), "--quiet"],
         capture_output=True,

@@ -92,7 +92,9 @@ def test_rejects_folder_under_a_file(tmp_path):
         write_cohort(tmp_path / "file" / "cohort", 1, progress=False)
 
 
-@pytest.mark.parametrize("n, sizes", [(1, (1, 0, 0)), (2, (1, 0, 1)), (3, (1, 1, 1)), (10, (6, 2, 2)), (20, (14, 3, 3))])
+@pytest.mark.parametrize(
+    "n, sizes", [(1, (1, 0, 0)), (2, (1, 0, 1)), (3, (1, 1, 1)), (10, (6, 2, 2)), (20, (14, 3, 3))]
+)
 def test_split_sizes(n, sizes):
     split = split_subjects(n)
     assert tuple(len(split[k]) for k in ("training", "validation", "test")) == sizes

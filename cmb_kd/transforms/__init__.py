@@ -1,0 +1,41 @@
+"""MONAI transforms of cmb_kd: skull stripping, LR generation, working grid, candidate-centred patches."""
+
+from cmb_kd.transforms.augmentation import patch_augmentation
+from cmb_kd.transforms.candidate_crop import KINDS, RandCandidateCrop, RandCandidateCropd, component_centres
+from cmb_kd.transforms.cubic import CUBIC_A, aligned_positions, cubic_kernel_weights, cubic_resample_axis, slab_average
+from cmb_kd.transforms.degrade import DegradeResolution, DegradeResolutiond, degrade_resolution
+from cmb_kd.transforms.input_grid import ResampleToInputGrid, ResampleToInputGridd
+from cmb_kd.transforms.rand_degrade import RandDegradeResolution, RandDegradeResolutiond
+from cmb_kd.transforms.skull_strip import SkullStrip, SkullStripd
+from cmb_kd.transforms.working_grid import (
+    INPUT_GRID_AFFINE_KEY,
+    INPUT_GRID_SHAPE_KEY,
+    ResampleToWorkingGrid,
+    ResampleToWorkingGridd,
+)
+
+__all__ = [
+    "CUBIC_A",
+    "cubic_kernel_weights",
+    "cubic_resample_axis",
+    "aligned_positions",
+    "slab_average",
+    "DegradeResolution",
+    "DegradeResolutiond",
+    "degrade_resolution",
+    "RandDegradeResolution",
+    "RandDegradeResolutiond",
+    "ResampleToWorkingGrid",
+    "ResampleToWorkingGridd",
+    "INPUT_GRID_AFFINE_KEY",
+    "INPUT_GRID_SHAPE_KEY",
+    "ResampleToInputGrid",
+    "ResampleToInputGridd",
+    "SkullStrip",
+    "SkullStripd",
+    "RandCandidateCrop",
+    "RandCandidateCropd",
+    "KINDS",
+    "component_centres",
+    "patch_augmentation",
+]
