@@ -29,6 +29,25 @@ def _two_conv(
     )
 
 
+def _up_sampling(
+    cin: int, cout: int, window: Sequence[int], act: str | tuple, norm: str | tuple, bias: bool
+) -> Convolution:
+    """Transposed convolution with kernel = stride = ``window`` (the inverse of one pooling step)."""
+    return Convolution(
+        3,
+        cin,
+        cout,
+        strides=window,
+        kernel_size=window,
+        padding=0,
+        output_padding=0,
+        is_transposed=True,
+        act=act,
+        norm=norm,
+        bias=bias,
+    )
+
+
 class _EncoderLevel(nn.Module):
     """Max pooling (none at the first level), two convolutions and, with the FCM, a learned down-sampling branch.
 
@@ -199,34 +218,8 @@ class E2UNet(nn.Module):
 
         decoder = []
         for i in range(n - 2, -1, -1):
-            up = Convolution(
-                3,
-                chs[i + 1],
-                chs[i],
-                strides=pools[i + 1],
-                kernel_size=pools[i + 1],
-                padding=0,
-                output_padding=0,
-                is_transposed=True,
-                act=act,
-                norm=norm,
-                bias=bias,
-            )
-            fcm_up = None
-            if fcm:
-                fcm_up = Convolution(
-                    3,
-                    chs[i + 1],
-                    chs[i],
-                    strides=pools[i + 1],
-                    kernel_size=pools[i + 1],
-                    padding=0,
-                    output_padding=0,
-                    is_transposed=True,
-                    act=act,
-                    norm=norm,
-                    bias=bias,
-                )
+            up = _up_sampling(chs[i + 1], chs[i], pools[i + 1], act, norm, bias)
+            fcm_up = _up_sampling(chs[i + 1], chs[i], pools[i + 1], act, norm, bias) if fcm else None
             decoder.append(
                 _DecoderLevel(up, _two_conv(2 * chs[i], chs[i], kernels[i], act, norm, bias, dropout), fcm_up)
             )
