@@ -1,0 +1,17 @@
+"""Ignite handlers and engine helpers for knowledge transfer: distillation, progressive resolution, batching."""
+
+from cmb_kd.handlers.distillation import DistillationHandler
+from cmb_kd.handlers.latest_checkpoint import latest_checkpoint
+from cmb_kd.handlers.loss_terms import LOSS_TERM_PREFIX, loss_terms
+from cmb_kd.handlers.prepare_low_resolution_batch import PrepareLowResolutionBatch
+from cmb_kd.handlers.progressive_resolution import CurriculumStage, ProgressiveResolutionHandler
+
+__all__ = [
+    "CurriculumStage",
+    "DistillationHandler",
+    "LOSS_TERM_PREFIX",
+    "PrepareLowResolutionBatch",
+    "ProgressiveResolutionHandler",
+    "latest_checkpoint",
+    "loss_terms",
+]

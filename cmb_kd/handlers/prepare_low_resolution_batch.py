@@ -1,0 +1,103 @@
+"""A MONAI ``prepare_batch`` that makes the student's LR input from the HR batch on the training device."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from monai.engines.utils import PrepareBatch
+from monai.utils import CommonKeys
+
+from cmb_kd.transforms import DegradeResolution
+
+__all__ = ["PrepareLowResolutionBatch"]
+
+
+class PrepareLowResolutionBatch(PrepareBatch):
+    """Moves a batch to the device and degrades its HR image into the LR network input.
+
+    PLKD makes the student's input by thick-slice down-sampling of the HR patch followed by bicubic up-sampling
+    (``000``, Sec. 2.2). Running this step here, inside the trainer's iteration, puts it on the training device
+    after batching and makes the curriculum exact: a factor set by
+    :class:`~cmb_kd.handlers.ProgressiveResolutionHandler` applies from the very next iteration, whatever the
+    ``DataLoader`` workers or prefetch buffers hold, because the dataset only ever yields HR patches.
+
+    For each batch: ``batchdata[image_key]`` (HR, ``(B, C, H, W, D)``) is moved to ``device`` and stored back
+    under ``hr_key`` (where :class:`~cmb_kd.handlers.DistillationHandler` finds the teacher's input); the LR
+    image ``degrade(hr)`` (same shape), optionally passed through ``lr_transform`` (e.g. Gaussian noise on the
+    LR input only), is returned as the network input with ``batchdata[label_key]`` as the target.
+
+    Args:
+        degrade: the degradation; a :class:`~cmb_kd.transforms.DegradeResolution` or an int / per-axis factors
+            to build one. Its ``factor`` property is what the curriculum sets.
+        image_key: batch key of the HR image.
+        label_key: batch key of the label (``None``: no target).
+        hr_key: batch key under which the HR image on the device is stored for the teacher.
+        lr_transform: optional callable applied to the LR batch tensor.
+
+    Raises:
+        TypeError: ``degrade`` has no settable ``factor``, or ``lr_transform`` is not callable.
+    """
+
+    def __init__(
+        self,
+        degrade: DegradeResolution | int | Sequence[int] = 4,
+        *,
+        image_key: str = CommonKeys.IMAGE,
+        label_key: str | None = CommonKeys.LABEL,
+        hr_key: str = "image_hr",
+        lr_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        if isinstance(degrade, (int, Sequence)):
+            degrade = DegradeResolution(degrade)
+        if not hasattr(degrade, "factor") or not callable(degrade):
+            raise TypeError(f"degrade must be a DegradeResolution (a callable with a factor), got {type(degrade)}.")
+        if lr_transform is not None and not callable(lr_transform):
+            raise TypeError(f"lr_transform must be callable or None, got {type(lr_transform).__name__}.")
+        self.degrade = degrade
+        self.image_key = str(image_key)
+        self.label_key = None if label_key is None else str(label_key)
+        self.hr_key = str(hr_key)
+        self.lr_transform = lr_transform
+
+    @property
+    def factor(self) -> tuple[int, int, int]:
+        """The degradation factor per axis; settable (validated by the degradation)."""
+        return self.degrade.factor
+
+    @factor.setter
+    def factor(self, value: int | Sequence[int]) -> None:
+        self.degrade.factor = value
+
+    def __call__(
+        self,
+        batchdata: dict[str, torch.Tensor],
+        device: str | torch.device | None = None,
+        non_blocking: bool = False,
+        **kwargs: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Return ``(lr_image, label)`` on ``device`` and store the HR image under ``hr_key``.
+
+        Raises:
+            KeyError: ``image_key`` (or ``label_key``) is not in the batch; the available keys are listed.
+        """
+        if not isinstance(batchdata, dict) or self.image_key not in batchdata:
+            keys = sorted(batchdata) if isinstance(batchdata, dict) else type(batchdata).__name__
+            raise KeyError(f"PrepareLowResolutionBatch: batch has no image key {self.image_key!r}; got {keys}.")
+        hr = batchdata[self.image_key].to(device=device, non_blocking=non_blocking, **kwargs)
+        batchdata[self.hr_key] = hr
+        lr = self.degrade(hr)
+        if self.lr_transform is not None:
+            lr = self.lr_transform(lr)
+        label = None
+        if self.label_key is not None:
+            if self.label_key not in batchdata:
+                raise KeyError(
+                    f"PrepareLowResolutionBatch: batch has no label key {self.label_key!r}; got {sorted(batchdata)}."
+                )
+            label = batchdata[self.label_key].to(device=device, non_blocking=non_blocking, **kwargs)
+        return lr, label
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(factor={self.factor}, image_key={self.image_key!r}, hr_key={self.hr_key!r})"

@@ -1,0 +1,18 @@
+"""Knowledge-transfer losses: cosine and MSE feature transfer, KL decision transfer, their weighted sum."""
+
+from cmb_kd.losses.cosine_feature import CosineFeatureLoss
+from cmb_kd.losses.decision_kl import DecisionKLLoss
+from cmb_kd.losses.feature_adapter import FeatureAdapter
+from cmb_kd.losses.feature_mse import FeatureMSELoss
+from cmb_kd.losses.knowledge_transfer import KnowledgeTransferLoss, TransferTerm
+from cmb_kd.losses.transfer_loss import TransferLoss
+
+__all__ = [
+    "CosineFeatureLoss",
+    "DecisionKLLoss",
+    "FeatureAdapter",
+    "FeatureMSELoss",
+    "KnowledgeTransferLoss",
+    "TransferLoss",
+    "TransferTerm",
+]
