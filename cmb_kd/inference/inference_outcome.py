@@ -1,0 +1,74 @@
+"""The outcome of one input of a batch run: a row of ``cmb_summary.csv``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from cmb_kd.metrics.pairing import nifti_stem
+
+__all__ = ["SUMMARY_COLUMNS", "InferenceOutcome"]
+
+SUMMARY_COLUMNS: tuple[str, ...] = ("name", "count", "status", "message")
+"""Columns of ``cmb_summary.csv``, in order."""
+
+_STATUSES = ("ok", "failed")
+
+
+@dataclasses.dataclass(frozen=True)
+class InferenceOutcome:
+    """What happened to one input: its name, the number of detected CMBs, and the error when it failed.
+
+    Attributes:
+        name: the input's name ``NAME`` (file name without ``.nii.gz`` / ``.nii``; the whole file name when it is
+            not NIfTI).
+        count: number of detected CMBs; None when the input failed.
+        status: ``"ok"`` or ``"failed"``.
+        message: empty when ``ok``; the error message (naming the file and the problem) when ``failed``.
+
+    Raises:
+        ValueError: for an unknown status, a negative count, an ``ok`` outcome without a count or a ``failed``
+            outcome with one or without a message.
+    """
+
+    name: str
+    count: int | None
+    status: str
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in _STATUSES:
+            raise ValueError(f"status: expected one of {_STATUSES}, got {self.status!r}")
+        if self.status == "ok":
+            if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0:
+                raise ValueError(f"count: expected a non-negative integer for an 'ok' outcome, got {self.count!r}")
+        elif self.count is not None or not self.message:
+            raise ValueError(
+                f"count, message: expected count None and a non-empty message for a 'failed' outcome, got "
+                f"count={self.count!r}, message={self.message!r}"
+            )
+
+    @classmethod
+    def succeeded(cls, path: str | os.PathLike, count: int) -> InferenceOutcome:
+        """Outcome of an input processed with ``count`` detections."""
+        return cls(name=_name(path), count=int(count), status="ok")
+
+    @classmethod
+    def failed(cls, path: str | os.PathLike, error: BaseException | str) -> InferenceOutcome:
+        """Outcome of an input that could not be processed, with the error's message."""
+        message = str(error) or type(error).__name__
+        return cls(name=_name(path), count=None, status="failed", message=" ".join(message.split()))
+
+    def as_row(self) -> dict[str, str | int]:
+        """The outcome as a mapping of :data:`SUMMARY_COLUMNS` to values (an empty count when failed)."""
+        return {
+            "name": self.name,
+            "count": "" if self.count is None else self.count,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+def _name(path: str | os.PathLike) -> str:
+    return nifti_stem(path) or Path(path).name

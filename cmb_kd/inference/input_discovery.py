@@ -1,0 +1,157 @@
+"""Discovery of the input scans of a batch run: NIfTI files given directly, flat folders and VALDO-style folders."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+from cmb_kd.inference._nifti_header import EXPECTED_FILE, open_nifti
+from cmb_kd.inference.input_error import InputError
+from cmb_kd.metrics.pairing import PREDICTION_SUFFIX, nifti_stem
+
+__all__ = ["NON_IMAGE_TOKENS", "find_inputs", "is_image_name"]
+
+NON_IMAGE_TOKENS: frozenset[str] = frozenset(
+    {
+        "cmb",
+        "mask",
+        "masks",
+        "brainmask",
+        "mimics",
+        "phase",
+        "pha",
+        "label",
+        "labels",
+        "seg",
+        "dseg",
+        "probseg",
+        "roi",
+    }
+)
+"""Name tokens (case-insensitive) that mark a NIfTI file inside a folder as a mask, label or derived map."""
+
+_TOKEN_SPLIT = re.compile(r"[_\-.]")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name found in a folder is taken as an input image (see :func:`find_inputs` for the rule)."""
+    stem = nifti_stem(name)
+    if stem is None or name.startswith(".") or stem.endswith(PREDICTION_SUFFIX):
+        return False
+    return not any(token.lower() in NON_IMAGE_TOKENS for token in _TOKEN_SPLIT.split(stem))
+
+
+def _has_modality(path: Path, modalities: frozenset[str]) -> bool:
+    stem = nifti_stem(path) or ""
+    return any(token.lower() in modalities for token in stem.split("_"))
+
+
+def _walk(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root) / name for name in sorted(files) if is_image_name(name))
+    return found
+
+
+def find_inputs(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    modalities: Collection[str] | None = None,
+    check_headers: bool = True,
+) -> tuple[list[Path], list[InputError]]:
+    """Lists the input scans named by ``paths`` and, separately, every path that cannot be used.
+
+    Each path is a NIfTI file or a folder:
+
+    - a file is taken as given, whatever its name (naming a file is explicit), if it ends in ``.nii`` or
+      ``.nii.gz``;
+    - a folder is searched recursively (flat folder of scans, VALDO-style ``sub-XXX/`` folders, deeper layouts);
+      hidden files and folders are skipped, and of the NIfTI files only images are taken: a file is skipped when
+      its name (without ``.nii``/``.nii.gz``), split at ``_``, ``-`` and ``.``, holds a token of
+      :data:`NON_IMAGE_TOKENS` in any case (``CMB``, ``mask``, ``brainmask``, ``mimics``, ``phase``, ``label``,
+      ``seg``, ...), or ends in ``_cmb_mask`` (this package's own outputs). So ``sub-001_T2S.nii.gz``,
+      ``sub-001_SWI_lr-x4.nii.gz`` and ``sub-101_space-T2S_desc-masked_T2S.nii.gz`` are images, while
+      ``sub-001_CMB.nii.gz``, ``sub-001_brainmask_lr-x4.nii.gz`` and ``sub-001_phase.nii.gz`` are not. Other files
+      (``.json``, ``.csv``, ``.png``) are ignored.
+
+    With ``modalities`` (e.g. ``("T2S", "SWI")``), folder files are further kept only when one of their
+    ``_``-separated tokens is one of them (case-insensitive); files named directly are always kept.
+    With ``check_headers``, every found file is opened (header only) and checked as :func:`load_scan` does;
+    voxel-level problems (NaN, constant image, corrupt compressed data) are found only when the scan is loaded.
+    Two files with the same name ``NAME`` would write the same outputs, so only the first in sorted order is kept
+    and the others are reported.
+
+    Args:
+        paths: one path or several.
+        modalities: optional modality tokens a folder file must carry.
+        check_headers: open each file's header and report the unreadable ones.
+
+    Returns:
+        ``(inputs, problems)``: the usable files, absolute, sorted and de-duplicated, and one
+        :class:`InputError` per path that cannot be used (missing path, not NIfTI, a folder without images, a bad
+        header, a duplicate name), in the order found. A batch run processes ``inputs`` and lists ``problems``.
+
+    Raises:
+        ValueError: if ``paths`` is empty or ``modalities`` is not a collection of non-empty strings.
+    """
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not items:
+        raise ValueError("paths: expected one or more NIfTI files or folders, got none")
+    wanted = None
+    if modalities is not None:
+        if isinstance(modalities, str) or not all(isinstance(m, str) and m for m in modalities) or not modalities:
+            raise ValueError(
+                f"modalities: expected a collection of non-empty tokens such as ('T2S', 'SWI'), got {modalities!r}"
+            )
+        wanted = frozenset(m.lower() for m in modalities)
+
+    problems: list[InputError] = []
+    found: dict[Path, None] = {}
+    for item in items:
+        path = Path(os.path.abspath(os.fspath(item)))
+        if not path.exists():
+            problems.append(InputError(path, "path not found", f"{EXPECTED_FILE} or a folder of them"))
+        elif path.is_dir():
+            files = _walk(path)
+            if wanted is not None:
+                files = [f for f in files if _has_modality(f, wanted)]
+            if not files:
+                rule = "" if wanted is None else f" with a modality token in {sorted(wanted)}"
+                problems.append(
+                    InputError(
+                        path, f"folder holds no NIfTI image{rule}", "NIfTI images (masks and labels are skipped)"
+                    )
+                )
+            found.update(dict.fromkeys(files))
+        elif nifti_stem(path) is None:
+            problems.append(
+                InputError(path, f"not a NIfTI file (suffix {''.join(path.suffixes) or 'none'!r})", EXPECTED_FILE)
+            )
+        else:
+            found[path] = None
+
+    inputs: list[Path] = []
+    names: dict[str, Path] = {}
+    for path in sorted(found):
+        if check_headers:
+            try:
+                open_nifti(path)
+            except InputError as err:
+                problems.append(err)
+                continue
+        name = nifti_stem(path) or path.name
+        if name in names:
+            problems.append(
+                InputError(
+                    path,
+                    f"same name {name!r} as {names[name]}, so its outputs would overwrite the other's",
+                    "unique file names across the inputs (run the folders separately or rename)",
+                )
+            )
+            continue
+        names[name] = path
+        inputs.append(path)
+    return inputs, problems

@@ -1,0 +1,154 @@
+import csv
+import math
+
+import nibabel as nib
+import numpy as np
+import pytest
+from _inference_helpers import ANISOTROPIC_AFFINE
+
+from cmb_kd.inference import (
+    LESION_COLUMNS,
+    SUMMARY_COLUMNS,
+    InferenceOutcome,
+    InputError,
+    Lesion,
+    OutputError,
+    OutputWriter,
+    lesion_table,
+    load_scan,
+)
+
+
+def _read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
+def test_mask_keeps_shape_affine_and_input(tmp_path, write_nifti, scan_image, suffix):
+    source = write_nifti(tmp_path / "in" / f"sub-001_T2S{suffix}", scan_image)
+    before = source.read_bytes()
+    data, affine, header = load_scan(source)
+    mask = np.zeros(data.shape, dtype=bool)
+    mask[2:4, 3:5, 1:3] = True
+    writer = OutputWriter(tmp_path / "out" / "nested")
+    written = writer.write_mask(source, mask, affine, header=header)
+
+    assert written == tmp_path / "out" / "nested" / "sub-001_T2S_cmb_mask.nii.gz"
+    image = nib.load(written)
+    assert image.shape == data.shape
+    assert image.get_data_dtype() == np.uint8
+    np.testing.assert_array_equal(np.asanyarray(image.dataobj), mask.astype(np.uint8))
+    np.testing.assert_array_equal(image.affine, affine)
+    np.testing.assert_allclose(image.get_qform(), affine, atol=1e-5)
+    assert int(image.header["sform_code"]) == 1 and int(image.header["qform_code"]) == 1
+    assert _files(written.parent) == ["sub-001_T2S_cmb_mask.nii.gz"]
+    assert source.read_bytes() == before
+    assert _files(source.parent) == [source.name]
+
+
+def test_mask_replaces_previous_output_and_rejects_bad_masks(tmp_path, scan_image):
+    writer = OutputWriter(tmp_path)
+    first = writer.write_mask("scan.nii", np.ones((4, 5, 6), dtype=np.uint8), np.eye(4))
+    second = writer.write_mask("scan.nii", np.zeros((4, 5, 6), dtype=np.int64), np.eye(4))
+    assert first == second and not np.asanyarray(nib.load(second).dataobj).any()
+    header = nib.Nifti1Header()
+    header.set_data_shape((4, 5, 7))
+    with pytest.raises(ValueError, match=r"mask: expected the input's shape \(4, 5, 7\), got shape \(4, 5, 6\)"):
+        writer.write_mask("scan.nii", np.zeros((4, 5, 6)), np.eye(4), header=header)
+    with pytest.raises(ValueError, match=r"mask: expected integer labels in \[0, 255\]"):
+        writer.write_mask("scan.nii", np.full((4, 5, 6), 0.5), np.eye(4))
+    with pytest.raises(ValueError, match="mask: expected a 3D mask"):
+        writer.write_mask("scan.nii", np.zeros((4, 5)), np.eye(4))
+    with pytest.raises(ValueError, match="affine: expected an invertible matrix"):
+        writer.write_mask("scan.nii", np.zeros((4, 5, 6)), np.diag([1.0, 0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="input_path: expected a NIfTI file name"):
+        writer.mask_path("scan.mha")
+    assert _files(tmp_path) == ["scan_cmb_mask.nii.gz"]
+
+
+def test_lesion_csv_and_summary(tmp_path):
+    mask = np.zeros((10, 10, 5), dtype=bool)
+    mask[1:3, 1:3, 1] = True
+    mask[6, 6, 3] = True
+    probability = mask * 0.75
+    lesions = lesion_table(mask, ANISOTROPIC_AFFINE, probability)
+    writer = OutputWriter(tmp_path)
+    path = writer.write_lesions("sub-001_T2S.nii.gz", lesions)
+    rows = _read_csv(path)
+    assert path.name == "sub-001_T2S_cmb_lesions.csv"
+    assert list(rows[0]) == list(LESION_COLUMNS)
+    assert [row["id"] for row in rows] == ["1", "2"]
+    assert float(rows[0]["volume_mm3"]) == pytest.approx(4 * 0.75)
+    assert float(rows[1]["max_probability"]) == 0.75
+
+    empty = writer.write_lesions("other.nii", [])
+    assert empty.read_text() == ",".join(LESION_COLUMNS) + "\n"
+    no_prob = writer.write_lesions("third.nii", lesion_table(mask, np.eye(4)))
+    assert [row["max_probability"] for row in _read_csv(no_prob)] == ["", ""]
+
+    error = InputError(tmp_path / "bad.nii.gz", "2D image of shape (4, 4)", "a 3D volume")
+    summary = writer.write_summary(
+        [InferenceOutcome.succeeded("sub-001_T2S.nii.gz", len(lesions)), InferenceOutcome.failed(error.path, error)]
+    )
+    assert summary.name == "cmb_summary.csv"
+    rows = _read_csv(summary)
+    assert list(rows[0]) == list(SUMMARY_COLUMNS)
+    assert rows[0] == {"name": "sub-001_T2S", "count": "2", "status": "ok", "message": ""}
+    assert rows[1]["name"] == "bad" and rows[1]["count"] == "" and rows[1]["status"] == "failed"
+    assert rows[1]["message"] == str(error)
+    assert not [name for name in _files(tmp_path) if name.startswith(".")]
+    with pytest.raises(ValueError, match=r"lesions\[0\]: expected a Lesion"):
+        writer.write_lesions("x.nii", [{"id": 1}])
+    with pytest.raises(ValueError, match=r"outcomes\[0\]: expected an InferenceOutcome"):
+        writer.write_summary(["sub-001"])
+
+
+def test_unwritable_destination_raises_naming_the_folder(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot create the folder") as info:
+        OutputWriter(blocker / "out")
+    assert str(info.value).startswith(str(blocker / "out"))
+    with pytest.raises(OutputError, match="exists and is not a folder"):
+        OutputWriter(blocker)
+    assert isinstance(info.value, OSError)
+
+
+def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import os
+
+    writer = OutputWriter(tmp_path)
+
+    def failing_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OutputError, match="cannot write the file \\(No space left on device\\)"):
+        writer.write_summary([InferenceOutcome.succeeded("a.nii", 0)])
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "a", "count": 1, "status": "done"}, "status: expected one of"),
+        ({"name": "a", "count": -1, "status": "ok"}, "count: expected a non-negative integer"),
+        ({"name": "a", "count": None, "status": "ok"}, "count: expected a non-negative integer"),
+        ({"name": "a", "count": 2, "status": "failed", "message": "x"}, "expected count None"),
+        ({"name": "a", "count": None, "status": "failed"}, "non-empty message"),
+    ],
+)
+def test_outcome_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        InferenceOutcome(**kwargs)
+
+
+def test_lesion_row_has_every_column():
+    lesion = Lesion(1, (1.0, 2.0, 3.0), (4.0, 5.0, 6.0), 3, 1.5, 1.4)
+    row = lesion.as_row()
+    assert list(row) == list(LESION_COLUMNS) and math.isnan(row["max_probability"])
