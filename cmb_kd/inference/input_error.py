@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from cmb_kd.inference._path_problem import PathProblem
 
 __all__ = ["InputError"]
 
 
-class InputError(ValueError):
+class InputError(PathProblem, ValueError):
     """A scan (or an input path) that cannot be used, with the file, the problem and the expectation.
 
     ``str(error)`` reads ``"<file>: <problem>; expected <expected>"``. The parts stay available as attributes so
@@ -24,12 +23,3 @@ class InputError(ValueError):
         problem: what is wrong.
         expected: what was expected.
     """
-
-    def __init__(self, path: str | os.PathLike, problem: str, expected: str) -> None:
-        super().__init__(str(path), problem, expected)
-        self.path = Path(path)
-        self.problem = problem
-        self.expected = expected
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}; expected {self.expected}"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from cmb_kd.inference._path_problem import PathProblem
 
 __all__ = ["OutputError"]
 
 
-class OutputError(OSError):
+class OutputError(PathProblem, OSError):
     """An output location that cannot be created or written, naming the folder or file and the reason.
 
     ``str(error)`` reads ``"<path>: <problem>; expected <expected>"``.
@@ -23,12 +22,3 @@ class OutputError(OSError):
         problem: what went wrong.
         expected: what was expected.
     """
-
-    def __init__(self, path: str | os.PathLike, problem: str, expected: str) -> None:
-        super().__init__(str(path), problem, expected)
-        self.path = Path(path)
-        self.problem = problem
-        self.expected = expected
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}; expected {self.expected}"
