@@ -5,6 +5,7 @@ from cmb_kd.handlers.latest_checkpoint import latest_checkpoint
 from cmb_kd.handlers.loss_terms import LOSS_TERM_PREFIX, loss_terms
 from cmb_kd.handlers.prepare_low_resolution_batch import PrepareLowResolutionBatch
 from cmb_kd.handlers.progressive_resolution import CurriculumStage, ProgressiveResolutionHandler
+from cmb_kd.handlers.rank_handlers import RANK_ZERO_ONLY, handlers_for_rank
 
 __all__ = [
     "CurriculumStage",
@@ -12,6 +13,8 @@ __all__ = [
     "LOSS_TERM_PREFIX",
     "PrepareLowResolutionBatch",
     "ProgressiveResolutionHandler",
+    "RANK_ZERO_ONLY",
+    "handlers_for_rank",
     "latest_checkpoint",
     "loss_terms",
 ]

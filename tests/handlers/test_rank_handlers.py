@@ -1,0 +1,56 @@
+import pytest
+from monai.handlers import CheckpointLoader, CheckpointSaver, StatsHandler, ValidationHandler
+
+from cmb_kd.handlers import handlers_for_rank
+
+
+class Custom:
+    def attach(self, engine):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+@pytest.fixture
+def handlers(tmp_path):
+    return [
+        StatsHandler(),
+        CheckpointSaver(str(tmp_path), {"x": Custom()}, save_final=True),
+        ValidationHandler(interval=1),
+        CheckpointLoader(str(tmp_path / "missing.pt"), {"x": Custom()}),
+        Custom(),
+    ]
+
+
+@pytest.mark.parametrize("rank, kept", [(0, [0, 1, 2, 3, 4]), (1, [2, 3, 4]), (3, [2, 3, 4])])
+def test_loggers_and_savers_on_rank_zero_only(handlers, rank, kept):
+    out = handlers_for_rank(handlers, rank)
+    assert [id(h) for h in out] == [id(handlers[i]) for i in kept]
+    assert out is not handlers
+
+
+def test_not_distributed_is_rank_zero(handlers):
+    assert handlers_for_rank(handlers) == handlers
+
+
+def test_none_and_custom_types(handlers):
+    assert handlers_for_rank(None, 1) is None
+    assert handlers_for_rank(handlers, 1, rank_zero_only=(Custom,)) == handlers[:4]
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, match",
+    [
+        (("abc", 1), {}, TypeError, "handlers must be a sequence"),
+        (([], -1), {}, ValueError, "rank must be an integer >= 0"),
+        (([], 1.5), {}, ValueError, "rank must be an integer >= 0"),
+        (([], 1), {"rank_zero_only": ("StatsHandler",)}, TypeError, "rank_zero_only must hold handler classes"),
+    ],
+)
+def test_bad_arguments(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        handlers_for_rank(*args, **kwargs)
