@@ -76,6 +76,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_infer(args: argparse.Namespace) -> int:
+    from cmb_kd.inference import CMBDetector, OutputError, default_bundle_dir, run_inference
+
+    try:
+        bundle = Path(args.bundle) if args.bundle is not None else default_bundle_dir()
+        detector = CMBDetector.from_bundle(bundle, device=args.device, allow_untrained=args.allow_untrained)
+        run = run_inference(args.inputs, Path(args.output), detector, report=args.report, progress=not args.quiet)
+    except (ValueError, FileNotFoundError, OutputError) as err:
+        raise UserError(str(err)) from err
+    for outcome in run.failures:
+        print(f"cmb-kd infer: error: {outcome.message}", file=sys.stderr)
+    done = len(run.outcomes) - len(run.failures)
+    print(f"processed {done} of {len(run.outcomes)} input(s); wrote {run.summary_path}")
+    return run.status
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser of ``cmb-kd`` with one sub-parser per subcommand."""
     parser = argparse.ArgumentParser(
@@ -98,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--preview", action="store_true", help="also write a PNG per subject (HR beside x4 LR)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth)
+
+    infer = sub.add_parser("infer", help="detect CMBs in NIfTI scans with the two-stage pipeline of a bundle")
+    infer.add_argument("inputs", nargs="+", metavar="INPUT", help="NIfTI files and/or folders of them")
+    infer.add_argument("--output", required=True, help="output folder (created when missing)")
+    infer.add_argument("--bundle", default=None, help="bundle folder (default: the shipped cmb_lr_mri_segmentation)")
+    infer.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks run (cpu)")
+    infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png per scan")
+    infer.add_argument(
+        "--allow-untrained",
+        action="store_true",
+        help="run with random weights when the bundle has none (testing only: detections are meaningless)",
+    )
+    infer.add_argument("--quiet", action="store_true", help="no progress bar")
+    infer.set_defaults(handler=_cmd_infer)
 
     evaluate = sub.add_parser("evaluate", help="lesion-level and voxel-level metrics of predicted CMB masks")
     evaluate.add_argument("--pred", required=True, help="folder of NAME_cmb_mask.nii.gz predictions")

@@ -43,13 +43,13 @@ def bundle_copy(tmp_path):
 def run_bundle(cohort):
     """Run ``monai.bundle run`` on the tiny cohort with the tiny overrides; returns stdout + stderr."""
 
-    def run(root, configs, *extra, launcher=(sys.executable,), timeout=600):
+    def run(root, configs, *extra, launcher=(sys.executable,), timeout=600, tiny=TINY):
         files = ",".join(f"'configs/{name}'" for name in configs)
         cmd = [
             *launcher, "-m", "monai.bundle", "run",
             "--config_file", f"[{files}]",
             "--logging_file", "configs/logging.conf",
-            "--bundle_root", str(root), "--dataset_dir", str(cohort), *TINY, *extra,
+            "--bundle_root", str(root), "--dataset_dir", str(cohort), *tiny, *extra,
         ]  # fmt: skip
         env = dict(os.environ, OMP_NUM_THREADS="1")
         proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout, env=env)

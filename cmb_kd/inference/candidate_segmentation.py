@@ -1,0 +1,149 @@
+"""Stage 2: the segmentation network run on fixed-size patches around every stage-1 candidate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from monai.inferers import Inferer
+from monai.utils import look_up_option
+
+__all__ = ["PADDING_MODES", "CandidatePatchInferer"]
+
+PADDING_MODES: tuple[str, ...] = ("replicate", "constant", "reflect")
+"""How the volume is extended beyond its borders for patches that reach outside it (``torch.nn.functional.pad``)."""
+
+
+def _as_patch_size(patch_size: Sequence[int]) -> tuple[int, int, int]:
+    try:
+        values = tuple(int(v) for v in patch_size)
+        exact = all(float(v) == int(v) and not isinstance(v, bool) for v in patch_size)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"patch_size: expected three positive integers (H, W, D), got {patch_size!r}") from err
+    if len(values) != 3 or not exact or min(values) < 1:
+        raise ValueError(f"patch_size: expected three positive integers (H, W, D), got {patch_size!r}")
+    return values
+
+
+class CandidatePatchInferer(Inferer):
+    """Segment a volume only around candidate centres: crop, run the network in batches, paste back by maximum.
+
+    Stage 2 of the two-stage PLKD framework (``000_2429e8a773e1f797``): the segmentation network (E²U-Net student)
+    sees a ``patch_size`` crop (48×48×24 by default, slice axis last) centred on each stage-1 candidate; crops that
+    reach beyond the volume are padded (``padding_mode``). The network's output is turned into probabilities
+    (sigmoid of the first channel, or the logits as they are with ``sigmoid=False``) and pasted into a volume of
+    zeros at the crop's place; where crops overlap, the maximum wins. Everything runs on the device of ``inputs``
+    under ``torch.no_grad()``, with autocast when ``amp`` is set and the device is CUDA.
+
+    Args:
+        patch_size: crop size ``(H, W, D)`` in voxels of the working grid; must suit the network (E²U-Net needs
+            multiples of 16, 16, 8).
+        batch_size: crops per forward pass (>= 1).
+        amp: use automatic mixed precision (float16 autocast) on CUDA; ignored on CPU.
+        sigmoid: apply a sigmoid to the network output.
+        padding_mode: one of :data:`PADDING_MODES`.
+        padding_value: the value used with ``padding_mode="constant"``.
+
+    Raises:
+        ValueError: for a bad patch size, batch size or padding mode.
+
+    Example:
+        >>> inferer = CandidatePatchInferer(patch_size=(48, 48, 24), batch_size=8)
+        >>> probability = inferer(image, network, centres=[(40, 52, 30), (70, 61, 18)])   # (1, 1, X, Y, Z)
+    """
+
+    def __init__(
+        self,
+        patch_size: Sequence[int] = (48, 48, 24),
+        batch_size: int = 8,
+        *,
+        amp: bool = False,
+        sigmoid: bool = True,
+        padding_mode: str = "replicate",
+        padding_value: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.patch_size = _as_patch_size(patch_size)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size
+        self.amp = bool(amp)
+        self.sigmoid = bool(sigmoid)
+        self.padding_mode = look_up_option(padding_mode, PADDING_MODES)
+        self.padding_value = float(padding_value)
+
+    def __call__(
+        self, inputs: torch.Tensor, network: Any, centres: Sequence[Sequence[int]] = (), *args: Any, **kwargs: Any
+    ) -> torch.Tensor:
+        """Run ``network`` around ``centres``.
+
+        Args:
+            inputs: image ``(1, C, X, Y, Z)`` (one volume, slice axis last) on the device to run on.
+            network: callable mapping ``(B, C, H, W, D)`` to ``(B, K, H, W, D)``; the first output channel is used.
+            centres: voxel indices ``(i, j, k)`` of the candidates, inside the volume.
+            args: further positional arguments of ``network``.
+            kwargs: further keyword arguments of ``network``.
+
+        Returns:
+            ``(1, 1, X, Y, Z)`` float32 probabilities (zero away from every crop), on the device of ``inputs``.
+
+        Raises:
+            ValueError: for an input that is not ``(1, C, X, Y, Z)``, a centre outside the volume, or a network
+                output of another spatial size than the crop.
+        """
+        if not isinstance(inputs, torch.Tensor) or inputs.ndim != 5 or inputs.shape[0] != 1:
+            shape = tuple(inputs.shape) if hasattr(inputs, "shape") else type(inputs).__name__
+            raise ValueError(f"inputs: expected a tensor (1, C, X, Y, Z), got {shape}")
+        spatial = tuple(int(n) for n in inputs.shape[2:])
+        points = self._centres(centres, spatial)
+        output = torch.zeros((1, 1, *spatial), dtype=torch.float32, device=inputs.device)
+        if not points:
+            return output
+        low = [p // 2 for p in self.patch_size]
+        high = [p - p // 2 for p in self.patch_size]
+        padding = [amount for axis in (2, 1, 0) for amount in (low[axis], high[axis])]
+        image = inputs.as_tensor() if hasattr(inputs, "as_tensor") else inputs
+        image = image.float()
+        if self.padding_mode == "constant":
+            padded = F.pad(image, padding, mode="constant", value=self.padding_value)
+        else:
+            padded = F.pad(image, padding, mode=self.padding_mode)
+        result = torch.zeros((1, 1, *padded.shape[2:]), dtype=torch.float32, device=inputs.device)
+        h, w, d = self.patch_size
+        autocast = torch.autocast(device_type="cuda", enabled=self.amp and inputs.device.type == "cuda")
+        with torch.no_grad(), autocast:
+            for first in range(0, len(points), self.batch_size):
+                group = points[first : first + self.batch_size]
+                # with the padding above, the crop centred on voxel c starts at c in padded coordinates
+                batch = torch.cat([padded[:, :, i : i + h, j : j + w, k : k + d] for i, j, k in group], dim=0)
+                logits = network(batch, *args, **kwargs)
+                if not isinstance(logits, torch.Tensor) or tuple(logits.shape[2:]) != self.patch_size:
+                    got = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+                    raise ValueError(
+                        f"network: expected an output (B, K, {h}, {w}, {d}) for crops of {self.patch_size}, got {got}"
+                    )
+                scores = logits[:, :1].float()
+                if self.sigmoid:
+                    scores = torch.sigmoid(scores)
+                for (i, j, k), score in zip(group, scores):
+                    region = result[0, :, i : i + h, j : j + w, k : k + d]
+                    torch.maximum(region, score, out=region)
+        output[0] = result[
+            0, :, low[0] : low[0] + spatial[0], low[1] : low[1] + spatial[1], low[2] : low[2] + spatial[2]
+        ]
+        return output
+
+    @staticmethod
+    def _centres(centres: Sequence[Sequence[int]], spatial: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+        points: dict[tuple[int, int, int], None] = {}
+        for n, centre in enumerate(centres):
+            try:
+                point = tuple(int(round(float(v))) for v in centre)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"centres[{n}]: expected a voxel index (i, j, k), got {centre!r}") from err
+            if len(point) != 3 or not all(0 <= v < s for v, s in zip(point, spatial)):
+                raise ValueError(f"centres[{n}]: expected a voxel index inside the volume {spatial}, got {centre!r}")
+            points[point] = None
+        return list(points)

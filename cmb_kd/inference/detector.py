@@ -1,0 +1,414 @@
+"""The whole-volume two-stage CMB detector: working grid, brain, candidates, patch segmentation, clean-up."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from monai.data import MetaTensor
+from monai.inferers import Inferer, SlidingWindowInferer
+from monai.utils import convert_to_numpy
+
+from cmb_kd.candidates import CandidateDetector
+from cmb_kd.inference._checks import as_affine, as_binary_mask, spacing_of
+from cmb_kd.inference.brain_standardisation import BrainStandardisation
+from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
+from cmb_kd.inference.detection_result import DetectionResult
+from cmb_kd.inference.input_error import InputError
+from cmb_kd.inference.lesion_cleanup import LesionCleanup
+from cmb_kd.inference.lesion_table import lesion_table
+from cmb_kd.inference.scan_loading import load_scan
+from cmb_kd.transforms import ResampleToInputGrid, ResampleToWorkingGrid, SkullStrip
+
+__all__ = ["INFERENCE_CONFIG", "STAGES", "CMBDetector"]
+
+logger = logging.getLogger(__name__)
+
+INFERENCE_CONFIG = "configs/inference.json"
+"""Path of the inference config inside a bundle folder."""
+
+STAGES: tuple[str, ...] = (
+    "load",
+    "working_grid",
+    "brain_mask",
+    "standardise",
+    "screening",
+    "candidates",
+    "segmentation",
+    "input_grid",
+    "cleanup",
+)
+"""Names of the timed stages of :class:`CMBDetector`, in order (keys of :attr:`DetectionResult.timings`)."""
+
+
+def _as_device(device: str | torch.device) -> torch.device:
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}") from err
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but no CUDA device is available; use device='cpu'")
+    return resolved
+
+
+def _to_array(value: Any) -> np.ndarray:
+    return np.asarray(convert_to_numpy(value))
+
+
+def _spatial(array: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim != 3:
+        raise ValueError(f"{name}: expected a 3D volume (X, Y, Z) or (1, X, Y, Z), got shape {array.shape}")
+    return array
+
+
+class _StageTimer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+
+class CMBDetector:
+    """Detect CMBs on a whole T2*/SWI scan with the two-stage pipeline of PLKD (``000_2429e8a773e1f797``).
+
+    Data flow (see ``SPEC.md``):
+
+    1. load the scan (a NIfTI path via :func:`load_scan`, or an array with its affine);
+    2. resample it to the working grid (``working_grid``: RAS, cubic, 1 mm by default);
+    3. brain mask: ``skull_strip`` on the working grid, or a given mask (input grid, resampled by nearest);
+       everything after this runs on the brain's bounding box plus half a patch of margin;
+    4. standardise intensities with brain statistics (``standardisation``);
+    5. stage 1: when a ``screening_network`` is given, its score map (sigmoid) over the volume through
+       ``screening_inferer`` (MONAI sliding window), fused by ``candidate_detector`` with FRST and dark spots as
+       the source ``"fcn"``;
+    6. stage 2: ``network`` on a crop around each candidate (``inferer``, :class:`CandidatePatchInferer`),
+       probabilities pasted back by maximum;
+    7. the probability map back onto the exact input grid (:class:`ResampleToInputGrid`, maximum over the working
+       voxels inside each input voxel), thresholded at ``threshold``;
+    8. stage 3: ``postprocessing`` (:class:`LesionCleanup`, on the input grid, with the optional phase) and the
+       lesion table.
+
+    Networks run on ``device`` under ``torch.no_grad()``; the rest runs on the CPU. Build one from a bundle with
+    :meth:`from_bundle`.
+
+    Args:
+        network: stage-2 segmentation network ``(B, 1, H, W, D) -> (B, 1, H, W, D)`` logits (E²U-Net).
+        screening_network: optional stage-1 screening FCN ``(B, 1, ...) -> (B, 1, ...)`` logits of any size.
+        working_grid: resampler to the working grid (default ``ResampleToWorkingGrid(1.0)``).
+        skull_strip: brain extraction used when no brain mask is given (default ``SkullStrip()``).
+        standardisation: intensity standardisation (default :class:`BrainStandardisation` ``("robust")``).
+        candidate_detector: stage-1 candidates (default ``CandidateDetector()``).
+        inferer: stage-2 patch inferer (default :class:`CandidatePatchInferer` ``()``).
+        screening_inferer: stage-1 whole-volume inferer (default ``SlidingWindowInferer((64, 64, 32))``).
+        postprocessing: stage-3 clean-up (default ``LesionCleanup()``); ignored when ``cleanup`` is False.
+        cleanup: whether stage 3 runs.
+        threshold: probability at or above which a voxel is a detection, in (0, 1).
+        device: where the networks run, ``"cpu"`` or ``"cuda[:N]"``.
+
+    Raises:
+        ValueError: for a bad threshold or device, a CUDA device that is not available, or components of the
+            wrong type.
+
+    Example:
+        >>> detector = CMBDetector.from_bundle("bundles/cmb_lr_mri_segmentation", device="cpu")
+        >>> result = detector("sub-001_T2S.nii.gz")
+        >>> result.mask.shape, result.count, result.lesions[0].centroid_mm
+    """
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        *,
+        screening_network: torch.nn.Module | None = None,
+        working_grid: ResampleToWorkingGrid | None = None,
+        skull_strip: SkullStrip | None = None,
+        standardisation: BrainStandardisation | None = None,
+        candidate_detector: CandidateDetector | None = None,
+        inferer: Inferer | None = None,
+        screening_inferer: Inferer | None = None,
+        postprocessing: LesionCleanup | None = None,
+        cleanup: bool = True,
+        threshold: float = 0.5,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if not isinstance(network, torch.nn.Module):
+            raise ValueError(f"network: expected a torch.nn.Module, got {type(network).__name__}")
+        if screening_network is not None and not isinstance(screening_network, torch.nn.Module):
+            raise ValueError(f"screening_network: expected a torch.nn.Module or None, got {type(screening_network)}")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+            raise ValueError(f"threshold: expected a probability in (0, 1), got {threshold!r}")
+        self.device = _as_device(device)
+        self.network = network.to(self.device).eval()
+        self.screening_network = None if screening_network is None else screening_network.to(self.device).eval()
+        self.working_grid = ResampleToWorkingGrid(1.0) if working_grid is None else working_grid
+        self.skull_strip = SkullStrip() if skull_strip is None else skull_strip
+        self.standardisation = BrainStandardisation() if standardisation is None else standardisation
+        self.candidate_detector = CandidateDetector() if candidate_detector is None else candidate_detector
+        self.inferer = CandidatePatchInferer() if inferer is None else inferer
+        self.screening_inferer = (
+            SlidingWindowInferer(roi_size=(64, 64, 32), sw_batch_size=2, overlap=0.25)
+            if screening_inferer is None
+            else screening_inferer
+        )
+        self.postprocessing = LesionCleanup() if postprocessing is None else postprocessing
+        if not isinstance(self.postprocessing, LesionCleanup):
+            raise ValueError(f"postprocessing: expected a LesionCleanup, got {type(self.postprocessing).__name__}")
+        self.cleanup = bool(cleanup)
+        self.threshold = float(threshold)
+
+    @classmethod
+    def from_bundle(
+        cls,
+        bundle_dir: str | os.PathLike,
+        device: str | torch.device = "cpu",
+        *,
+        allow_untrained: bool = False,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> CMBDetector:
+        """Build the detector wired by a bundle's ``configs/inference.json`` (its ``detector`` id).
+
+        The config is read with MONAI's ``ConfigParser``; ``bundle_root``, ``device`` and ``allow_untrained`` are
+        set before anything is instantiated, then ``overrides`` (config ids to values, e.g.
+        ``{"working_spacing": 2.0}``). The config loads ``models/model.pt`` (and ``models/screening.pt`` when it
+        exists) through :func:`load_network_weights`.
+
+        Args:
+            bundle_dir: the bundle folder (holding ``configs/inference.json``).
+            device: where the networks run.
+            allow_untrained: run with freshly initialised weights (and a warning) when ``models/model.pt`` is
+                missing; for tests and speed benchmarks only.
+            overrides: further config ids to replace.
+
+        Returns:
+            The detector.
+
+        Raises:
+            FileNotFoundError: naming the missing bundle folder, config or weights file.
+            ValueError: for a bad device, a CUDA device that is not available, or a config that does not build a
+                :class:`CMBDetector`.
+        """
+        from monai.bundle import ConfigParser
+
+        root = Path(bundle_dir)
+        config_file = root / INFERENCE_CONFIG
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root}: bundle folder not found; expected a folder holding {INFERENCE_CONFIG}")
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{config_file}: bundle inference config not found")
+        resolved = _as_device(device)
+        parser = ConfigParser()
+        parser.read_config(str(config_file))
+        parser["bundle_root"] = str(root.resolve())
+        parser["device"] = str(resolved)
+        parser["allow_untrained"] = bool(allow_untrained)
+        for key, value in (overrides or {}).items():
+            parser[key] = value
+        try:
+            if "imports" in parser:
+                parser.get_parsed_content("imports")
+            detector = parser.get_parsed_content("detector")
+        except RuntimeError as err:
+            # ConfigParser wraps what a component raised; surface a missing file or a bad value as itself
+            cause = err.__cause__
+            while cause is not None and not isinstance(cause, (FileNotFoundError, ValueError)):
+                cause = cause.__cause__
+            if cause is not None:
+                raise cause from err
+            raise
+        if not isinstance(detector, cls):
+            raise ValueError(f"{config_file}: id 'detector' expected to build a {cls.__name__}, got {type(detector)}")
+        return detector
+
+    def __call__(
+        self,
+        image: str | os.PathLike | np.ndarray | torch.Tensor,
+        affine: Any | None = None,
+        *,
+        brain_mask: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
+        phase: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
+    ) -> DetectionResult:
+        """Detect the CMBs of one scan.
+
+        Args:
+            image: a NIfTI path, or the scan ``(X, Y, Z)`` / ``(1, X, Y, Z)`` as an array or (Meta)tensor.
+            affine: 4x4 voxel-to-world affine (RAS, mm) of an array; a MetaTensor carries its own; not allowed
+                with a path (the file's is used).
+            brain_mask: optional brain mask on the input grid (path or array); skull stripping is skipped.
+            phase: optional high-pass phase on the input grid (path or array), for the clean-up's phase rule.
+
+        Returns:
+            The :class:`DetectionResult` on the input grid.
+
+        Raises:
+            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt).
+            ValueError: for an array without affine, a path with one, arrays of bad shape or values, or a scan in
+                which no brain is found.
+        """
+        timer = _StageTimer()
+        with timer("load"):
+            data, in_affine = self._load_image(image, affine)
+            shape = data.shape
+            given_brain = None if brain_mask is None else self._load_aux(brain_mask, "brain_mask", shape, mask=True)
+            phase_map = None if phase is None else self._load_aux(phase, "phase", shape, mask=False)
+        with timer("working_grid"):
+            in_affine_t = torch.as_tensor(in_affine, dtype=torch.float64)
+            work = self.working_grid(MetaTensor(torch.from_numpy(data)[None], affine=in_affine_t.clone()))
+            if not isinstance(work, MetaTensor):
+                raise ValueError("working_grid: expected a MetaTensor (MONAI meta tracking must be on)")
+            work_affine = convert_to_numpy(work.affine, dtype=np.float64)
+            work_image = _to_array(work[0]).astype(np.float32, copy=False)
+        with timer("brain_mask"):
+            if given_brain is None:
+                brain_work = _to_array(self.skull_strip(work)[0]) != 0
+            else:
+                source = MetaTensor(torch.from_numpy(given_brain.astype(np.uint8))[None], affine=in_affine_t.clone())
+                brain_work = _to_array(self.working_grid(source, mode="nearest")[0]) != 0
+            if not brain_work.any():
+                raise ValueError("brain_mask: no brain voxel found on the working grid; expected a head scan")
+            box = self._brain_box(brain_work)
+            brain_crop = brain_work[box]
+        with timer("standardise"):
+            standardised = self.standardisation(work_image[box], brain_crop)
+            crop_affine = work_affine.copy()
+            crop_affine[:3, 3] = (
+                work_affine[:3, :3] @ np.array([s.start for s in box], dtype=np.float64) + work_affine[:3, 3]
+            )
+            tensor = torch.from_numpy(standardised)[None, None].to(self.device)
+        with timer("screening"):
+            extra = None
+            if self.screening_network is not None:
+                extra = {"fcn": self.screening_map(tensor)}
+        with timer("candidates"):
+            found = self.candidate_detector(standardised, brain_crop, crop_affine, extra_scores=extra)
+        with timer("segmentation"):
+            probability_crop = self.inferer(tensor, self.network, centres=[c.voxel for c in found])
+            probability_work = np.zeros(work_image.shape, dtype=np.float32)
+            probability_work[box] = _to_array(probability_crop[0, 0])
+        with timer("input_grid"):
+            back = ResampleToInputGrid("max")
+            probability = _to_array(
+                back(
+                    torch.from_numpy(probability_work)[None],
+                    input_affine=in_affine,
+                    input_shape=shape,
+                    affine=work_affine,
+                )
+            )[0].astype(np.float32, copy=False)
+            if given_brain is None:
+                nearest = ResampleToInputGrid("nearest")
+                brain_in = _to_array(
+                    nearest(
+                        torch.from_numpy(brain_work)[None],
+                        input_affine=in_affine,
+                        input_shape=shape,
+                        affine=work_affine,
+                    )
+                )[0]
+            else:
+                brain_in = given_brain
+        with timer("cleanup"):
+            detections = probability >= self.threshold
+            if self.cleanup:
+                detections, _ = self.postprocessing(
+                    detections, spacing_of(in_affine), brain_mask=brain_in, phase=phase_map
+                )
+            mask = detections.astype(np.uint8)
+            lesions = lesion_table(mask, in_affine, probability=probability)
+        offset = tuple(s.start for s in box)
+        candidates = [dataclasses.replace(c, voxel=tuple(int(v + o) for v, o in zip(c.voxel, offset))) for c in found]
+        logger.debug(
+            "%d candidate(s), %d lesion(s) in %.2f s", len(candidates), len(lesions), sum(timer.seconds.values())
+        )
+        return DetectionResult(
+            mask=mask,
+            probability=probability,
+            affine=in_affine,
+            lesions=lesions,
+            count=len(lesions),
+            candidates=candidates,
+            timings=dict(timer.seconds),
+        )
+
+    def screening_map(self, image: torch.Tensor) -> np.ndarray:
+        """The screening FCN's CMB probability over a standardised volume ``(1, 1, X, Y, Z)``, float32 ``(X, Y, Z)``.
+
+        Raises:
+            ValueError: when no screening network was given.
+        """
+        if self.screening_network is None:
+            raise ValueError("screening_network: expected a screening FCN, got None")
+        autocast = torch.autocast(
+            device_type="cuda", enabled=getattr(self.inferer, "amp", False) and self.device.type == "cuda"
+        )
+        with torch.no_grad(), autocast:
+            logits = self.screening_inferer(image, self.screening_network)
+        logits = logits.as_tensor() if isinstance(logits, MetaTensor) else logits
+        logits = logits.float()
+        score = torch.sigmoid(logits[0, 0]) if logits.shape[1] == 1 else torch.softmax(logits[0], dim=0)[1]
+        return score.cpu().numpy()
+
+    def _brain_box(self, brain: np.ndarray) -> tuple[slice, slice, slice]:
+        patch = getattr(self.inferer, "patch_size", (48, 48, 24))
+        box = []
+        for axis in range(3):
+            other = tuple(a for a in range(3) if a != axis)
+            present = np.flatnonzero(brain.any(axis=other))
+            margin = int(patch[axis]) // 2
+            box.append(slice(max(0, int(present[0]) - margin), min(brain.shape[axis], int(present[-1]) + 1 + margin)))
+        return tuple(box)
+
+    @staticmethod
+    def _load_image(image: Any, affine: Any | None) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(image, (str, os.PathLike)):
+            if affine is not None:
+                raise ValueError("affine: expected None with a file path (the file's own affine is used)")
+            data, file_affine, _ = load_scan(image)
+            return data, file_affine
+        if isinstance(image, MetaTensor) and affine is None:
+            affine = image.affine
+        if not isinstance(image, (np.ndarray, torch.Tensor)):
+            raise ValueError(f"image: expected a NIfTI path, a numpy array or a tensor, got {type(image).__name__}")
+        if affine is None:
+            raise ValueError("affine: expected the 4x4 voxel-to-world affine of the array (RAS, mm), got None")
+        data = _spatial(_to_array(image), "image")
+        if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
+            raise ValueError(f"image: expected real voxel values, got dtype {data.dtype}")
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        if not np.isfinite(data).all():
+            raise ValueError(f"image: expected finite voxel values, got NaN/Inf in shape {data.shape}")
+        if data.min() == data.max():
+            raise ValueError(f"image: expected voxel values that vary, got a constant image of {data.min():g}")
+        return data, as_affine(_to_array(affine), "affine")
+
+    @staticmethod
+    def _load_aux(value: Any, name: str, shape: tuple[int, ...], *, mask: bool) -> np.ndarray:
+        if isinstance(value, (str, os.PathLike)):
+            try:
+                array = load_scan(value)[0]
+            except InputError as err:
+                raise ValueError(f"{name}: {err}") from err
+        else:
+            array = _spatial(_to_array(value), name)
+        if array.shape != tuple(shape):
+            raise ValueError(f"{name}: expected the image's shape {tuple(shape)}, got {array.shape}")
+        if mask:
+            return as_binary_mask(array != 0, name, shape)
+        return np.asarray(array, dtype=np.float32)

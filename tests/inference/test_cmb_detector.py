@@ -1,0 +1,152 @@
+"""Tests of CMBDetector on tiny volumes with a given brain mask (no skull stripping) and stand-in networks."""
+
+from __future__ import annotations
+
+import math
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from _inference_helpers import ANISOTROPIC_AFFINE
+from monai.data import MetaTensor
+from monai.inferers import SlidingWindowInferer
+
+from cmb_kd.inference import LESION_COLUMNS, STAGES, CandidatePatchInferer, CMBDetector, InputError
+from cmb_kd.networks import E2UNet, ScreeningFCN
+
+PATCH = (16, 16, 8)
+
+
+class _CentreBall(torch.nn.Module):
+    """Stand-in for a trained network: a high logit in a ball of radius 2 voxels at the crop centre."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grid = torch.meshgrid(*[torch.arange(n, dtype=torch.float32) - n // 2 for n in x.shape[2:]], indexing="ij")
+        ball = sum(g**2 for g in grid) <= 4.0
+        return torch.where(ball, 10.0, -10.0).expand(x.shape[0], 1, *x.shape[2:]).clone()
+
+
+def _scan() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A (48, 44, 14) scan of 0.5 x 0.5 x 3 mm voxels, x flipped: a brain block with two dark spots."""
+    rng = np.random.default_rng(3)
+    image = rng.normal(100.0, 3.0, size=(48, 44, 14)).astype(np.float32)
+    brain = np.zeros(image.shape, dtype=np.uint8)
+    brain[4:44, 4:40, 2:12] = 1
+    image[brain == 0] = 20.0
+    ii, jj, kk = np.meshgrid(*[np.arange(n) for n in image.shape], indexing="ij")
+    for ci, cj, ck in [(16, 14, 6), (32, 30, 8)]:
+        spot = ((ii - ci) * 0.5) ** 2 + ((jj - cj) * 0.5) ** 2 + ((kk - ck) * 3.0) ** 2 <= 2.5**2
+        image[spot] = 30.0
+    return image, ANISOTROPIC_AFFINE.copy(), brain
+
+
+def _detector(network: torch.nn.Module | None = None, **kwargs) -> CMBDetector:
+    torch.manual_seed(0)
+    return CMBDetector(
+        _CentreBall() if network is None else network, inferer=CandidatePatchInferer(PATCH, batch_size=4), **kwargs
+    )
+
+
+def test_detections_come_back_on_the_exact_input_grid() -> None:
+    image, affine, brain = _scan()
+    result = _detector()(image, affine, brain_mask=brain)
+    assert result.mask.dtype == np.uint8 and result.mask.shape == image.shape
+    assert np.array_equal(result.affine, affine)
+    assert result.probability.shape == image.shape and result.probability.dtype == np.float32
+    assert set(np.unique(result.mask)) <= {0, 1}
+    assert list(result.timings) == list(STAGES) and all(t >= 0 for t in result.timings.values())
+    assert result.count == len(result.lesions) >= 2
+    assert list(result.lesions[0].as_row()) == list(LESION_COLUMNS)
+    # both dark spots are detected, at the right place (world mm through the input affine)
+    spots_mm = [affine[:3, :3] @ np.array(c) + affine[:3, 3] for c in [(16, 14, 6), (32, 30, 8)]]
+    for spot in spots_mm:
+        assert min(np.linalg.norm(np.array(les.centroid_mm) - spot) for les in result.lesions) < 3.0
+    assert all(les.max_probability > 0.99 for les in result.lesions)
+    assert not result.mask[brain == 0].any()  # the brain-margin rule removed nothing inside, nothing outside
+
+
+def test_candidates_are_on_the_working_grid() -> None:
+    image, affine, brain = _scan()
+    result = _detector()(image, affine, brain_mask=brain)
+    assert result.candidates
+    for candidate in result.candidates:
+        assert all(v >= 0 for v in candidate.voxel)
+    # 1 mm working grid: the field of view is 24 x 22 x 42 mm
+    assert max(c.voxel[2] for c in result.candidates) < 42
+
+
+def test_numpy_metatensor_and_path_give_the_same_result(tmp_path, write_nifti) -> None:
+    image, affine, brain = _scan()
+    detector = _detector(cleanup=False)
+    from_array = detector(image, affine, brain_mask=brain)
+    from_meta = detector(MetaTensor(torch.from_numpy(image)[None], affine=torch.as_tensor(affine)), brain_mask=brain)
+    path = write_nifti(tmp_path / "scan.nii.gz", image, affine)
+    mask_path = write_nifti(tmp_path / "brain.nii.gz", brain, affine)
+    from_path = detector(path, brain_mask=mask_path)
+    assert np.array_equal(from_array.mask, from_meta.mask)
+    assert np.array_equal(from_array.mask, from_path.mask)
+    assert nib.load(path).shape == image.shape
+
+
+def test_untrained_e2unet_and_screening_fcn_run_end_to_end() -> None:
+    image, affine, brain = _scan()
+    detector = _detector(
+        E2UNet(3, 1, 1),
+        screening_network=ScreeningFCN(3, 1, 1),
+        screening_inferer=SlidingWindowInferer(roi_size=(32, 32, 16), sw_batch_size=1),
+    )
+    result = detector(image, affine, brain_mask=brain)
+    assert result.mask.shape == image.shape
+    assert result.timings["screening"] > 0
+    assert any("fcn" in c.sources for c in result.candidates) or result.candidates == []
+    assert float(result.probability.max()) <= 1.0
+
+
+def test_threshold_one_minus_eps_and_no_cleanup() -> None:
+    image, affine, brain = _scan()
+    strict = _detector(threshold=math.nextafter(1.0, 0.0))(image, affine, brain_mask=brain)
+    assert strict.count == 0 and not strict.mask.any()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"threshold": 1.0}, "threshold"),
+        ({"threshold": 0}, "threshold"),
+        ({"device": "tpu"}, "device"),
+        ({"postprocessing": "cleanup"}, "postprocessing"),
+    ],
+)
+def test_bad_construction(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        _detector(**kwargs)
+
+
+def test_bad_network_and_cuda_without_gpu() -> None:
+    with pytest.raises(ValueError, match="network: expected a torch.nn.Module"):
+        CMBDetector("E2UNet")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            _detector(device="cuda")
+
+
+def test_bad_inputs(tmp_path) -> None:
+    image, affine, brain = _scan()
+    detector = _detector()
+    with pytest.raises(ValueError, match="affine: expected the 4x4"):
+        detector(image)
+    with pytest.raises(ValueError, match="expected a 3D volume"):
+        detector(image[..., 0], affine)
+    with pytest.raises(ValueError, match="NaN"):
+        detector(np.where(brain == 1, np.nan, image), affine)
+    with pytest.raises(ValueError, match="constant"):
+        detector(np.zeros_like(image), affine)
+    with pytest.raises(ValueError, match="brain_mask: expected the image's shape"):
+        detector(image, affine, brain_mask=brain[:-1])
+    with pytest.raises(ValueError, match="no brain voxel"):
+        detector(image, affine, brain_mask=np.zeros_like(brain))
+    with pytest.raises(InputError, match="file not found"):
+        detector(tmp_path / "missing.nii.gz")
+    with pytest.raises(ValueError, match="affine: expected None with a file path"):
+        detector(tmp_path / "missing.nii.gz", affine)
