@@ -96,6 +96,20 @@ def seeded_init_is_deterministic() -> Callable[[Callable[[], nn.Module]], None]:
     return _seeded_init_is_deterministic
 
 
+def _bad_input_raises(net: nn.Module, shape: Sequence[int], match: str) -> None:
+    """A bad input raises ValueError in eager mode and the same message as a TorchScript error when scripted."""
+    net = net.eval()
+    with pytest.raises(ValueError, match=match):
+        net(torch.rand(shape))
+    with pytest.raises(torch.jit.Error, match=match):
+        torch.jit.script(net)(torch.rand(shape))
+
+
+@pytest.fixture
+def bad_input_raises() -> Callable[[nn.Module, Sequence[int], str], None]:
+    return _bad_input_raises
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _single_thread():
     """Tiny inputs run fastest on one thread, and the test machine's cores are shared."""

@@ -84,12 +84,8 @@ def test_seeded_init(seeded_init_is_deterministic) -> None:
         ((1, 1, 8, 8, 12), r"divisible by \[8, 8, 8\]"),
     ],
 )
-def test_bad_input_raises(shape: tuple[int, ...], match: str) -> None:
-    net = _tiny().eval()
-    with pytest.raises(ValueError, match=match):
-        net(torch.rand(shape))
-    with pytest.raises(torch.jit.Error, match=match):
-        torch.jit.script(net)(torch.rand(shape))
+def test_bad_input_raises(shape: tuple[int, ...], match: str, bad_input_raises) -> None:
+    bad_input_raises(_tiny(), shape, match)
 
 
 @pytest.mark.parametrize(
