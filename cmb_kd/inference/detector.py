@@ -303,25 +303,17 @@ class CMBDetector:
             probability_work = np.zeros(work_image.shape, dtype=np.float32)
             probability_work[box] = _to_array(probability_crop[0, 0])
         with timer("input_grid"):
-            back = ResampleToInputGrid("max")
-            probability = _to_array(
-                back(
-                    torch.from_numpy(probability_work)[None],
-                    input_affine=in_affine,
-                    input_shape=shape,
-                    affine=work_affine,
+
+            def to_input_grid(volume: np.ndarray, mode: str) -> np.ndarray:
+                back = ResampleToInputGrid(mode)
+                moved = back(
+                    torch.from_numpy(volume)[None], input_affine=in_affine, input_shape=shape, affine=work_affine
                 )
-            )[0].astype(np.float32, copy=False)
+                return _to_array(moved)[0]
+
+            probability = to_input_grid(probability_work, "max").astype(np.float32, copy=False)
             if given_brain is None:
-                nearest = ResampleToInputGrid("nearest")
-                brain_in = _to_array(
-                    nearest(
-                        torch.from_numpy(brain_work)[None],
-                        input_affine=in_affine,
-                        input_shape=shape,
-                        affine=work_affine,
-                    )
-                )[0]
+                brain_in = to_input_grid(brain_work, "nearest")
             else:
                 brain_in = given_brain
         with timer("cleanup"):

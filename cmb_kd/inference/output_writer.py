@@ -37,6 +37,16 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _rows(items: Sequence[Any], kind: type, name: str, expected: str) -> list[Mapping[str, Any]]:
+    """The CSV rows (``as_row()``) of ``items``, each checked to be a ``kind``."""
+    rows = []
+    for i, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise ValueError(f"{name}[{i}]: expected {expected}, got {type(item).__name__}")
+        rows.append(item.as_row())
+    return rows
+
+
 def _csv_bytes(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
@@ -173,11 +183,7 @@ class OutputWriter:
             ValueError: if an item of ``lesions`` is not a :class:`Lesion`.
             OutputError: when the file cannot be written.
         """
-        rows = []
-        for i, lesion in enumerate(lesions):
-            if not isinstance(lesion, Lesion):
-                raise ValueError(f"lesions[{i}]: expected a Lesion (from lesion_table), got {type(lesion).__name__}")
-            rows.append(lesion.as_row())
+        rows = _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)")
         return write_bytes_atomic(
             self._target(self.lesions_path(input_path), input_path), _csv_bytes(LESION_COLUMNS, rows)
         )
@@ -189,9 +195,5 @@ class OutputWriter:
             ValueError: if an item of ``outcomes`` is not an :class:`InferenceOutcome`.
             OutputError: when the file cannot be written.
         """
-        rows = []
-        for i, outcome in enumerate(outcomes):
-            if not isinstance(outcome, InferenceOutcome):
-                raise ValueError(f"outcomes[{i}]: expected an InferenceOutcome, got {type(outcome).__name__}")
-            rows.append(outcome.as_row())
+        rows = _rows(outcomes, InferenceOutcome, "outcomes", "an InferenceOutcome")
         return write_bytes_atomic(self.summary_path, _csv_bytes(SUMMARY_COLUMNS, rows))
