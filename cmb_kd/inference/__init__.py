@@ -13,7 +13,6 @@ runs it over files and folders and writes every output.
 """
 
 from cmb_kd.inference.batch_inference import run_inference
-from cmb_kd.inference.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
 from cmb_kd.inference.bundle_location import BUNDLE_ENV, BUNDLE_NAME, default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import PADDING_MODES, CandidatePatchInferer
 from cmb_kd.inference.cleanup_rules import CLEANUP_RULES, PARAMAGNETIC_PHASE_SIGNS, CleanupRules
@@ -33,6 +32,7 @@ from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.report_figure import write_report_png
 from cmb_kd.inference.scan_loading import load_scan
+from cmb_kd.transforms.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
 
 __all__ = [
     "BUNDLE_ENV",

@@ -19,7 +19,6 @@ from monai.utils import convert_to_numpy
 
 from cmb_kd.candidates import CandidateDetector
 from cmb_kd.inference._checks import as_affine, as_binary_mask, spacing_of
-from cmb_kd.inference.brain_standardisation import BrainStandardisation
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
 from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.input_error import InputError
@@ -27,6 +26,7 @@ from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.scan_loading import load_scan
 from cmb_kd.transforms import ResampleToInputGrid, ResampleToWorkingGrid, SkullStrip
+from cmb_kd.transforms.brain_standardisation import BrainStandardisation
 
 __all__ = ["INFERENCE_CONFIG", "STAGES", "CMBDetector"]
 

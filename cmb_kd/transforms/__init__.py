@@ -1,6 +1,11 @@
-"""MONAI transforms of cmb_kd: skull stripping, LR generation, working grid, candidate-centred patches."""
+"""MONAI transforms of cmb_kd: skull stripping, LR generation, working grid, standardisation, candidate patches."""
 
 from cmb_kd.transforms.augmentation import patch_augmentation
+from cmb_kd.transforms.brain_standardisation import (
+    STANDARDISATION_METHODS,
+    BrainStandardisation,
+    BrainStandardisationd,
+)
 from cmb_kd.transforms.candidate_crop import KINDS, RandCandidateCrop, RandCandidateCropd, component_centres
 from cmb_kd.transforms.cubic import CUBIC_A, aligned_positions, cubic_kernel_weights, cubic_resample_axis, slab_average
 from cmb_kd.transforms.degrade import DegradeResolution, DegradeResolutiond, degrade_resolution
@@ -33,6 +38,9 @@ __all__ = [
     "ResampleToInputGridd",
     "SkullStrip",
     "SkullStripd",
+    "STANDARDISATION_METHODS",
+    "BrainStandardisation",
+    "BrainStandardisationd",
     "RandCandidateCrop",
     "RandCandidateCropd",
     "KINDS",

@@ -1,4 +1,4 @@
-"""Tests of CandidatePatchInferer: crops around centres, padding at borders, paste-back by maximum."""
+"""Tests of CandidatePatchInferer: crops around centres, padding at borders, paste-back by maximum, shared crops."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from cmb_kd.inference import CandidatePatchInferer
+from cmb_kd.inference.candidate_segmentation import _select_crop_centres
 from cmb_kd.networks import E2UNet
+
+MERGE = (12, 12, 6)
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
@@ -68,6 +71,86 @@ def test_e2unet_runs_under_no_grad_and_gives_probabilities() -> None:
 
 
 @pytest.mark.parametrize(
+    ("centres", "merge_distance", "chosen"),
+    [
+        ([(20, 20, 10), (25, 20, 10)], MERGE, [0]),  # 5 voxels apart in-plane: one crop
+        ([(20, 20, 10), (20, 33, 10)], MERGE, [0, 1]),  # 13 voxels apart in-plane: two crops
+        ([(20, 20, 10), (32, 8, 4)], MERGE, [0]),  # on the edge of the box on every axis: shared
+        ([(20, 20, 10), (20, 20, 17)], MERGE, [0, 1]),  # 7 slices apart: a crop of its own
+        ([(25, 20, 10), (20, 20, 10)], MERGE, [0]),  # the first centre keeps the crop
+        ([(20, 20, 10), (30, 20, 10), (40, 20, 10)], MERGE, [0, 2]),  # only chosen crops cover, not skipped centres
+        ([(30, 20, 10), (20, 20, 10), (40, 20, 10)], MERGE, [0]),  # order matters: the middle one first covers both
+        ([(20, 20, 10), (21, 20, 10), (20, 20, 11)], (0, 0, 0), [0, 1, 2]),  # no merging
+        ([], MERGE, []),
+    ],
+)
+def test_greedy_crop_selection(centres: list, merge_distance: tuple, chosen: list[int]) -> None:
+    assert _select_crop_centres(centres, merge_distance) == chosen
+
+
+def _clustered_centres() -> list[tuple[int, int, int]]:
+    # a chain of candidates along a vein, a small cluster and an isolated one, highest score first
+    vein = [(14 + 3 * t, 30 + t, 10 + t % 3) for t in range(10)]
+    return vein + [(50, 12, 20), (52, 14, 21), (49, 11, 19), (8, 56, 4)]
+
+
+@pytest.mark.parametrize(
+    "network", [torch.tanh, torch.nn.Conv3d(1, 1, 1).requires_grad_(False)], ids=["tanh", "conv1x1x1"]
+)
+def test_merged_crops_give_the_same_probabilities_around_every_centre(network) -> None:
+    torch.manual_seed(0)
+    image = torch.randn(1, 1, 64, 64, 28)
+    centres = _clustered_centres()
+    calls = []
+
+    def counted(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return network(x)
+
+    separate = CandidatePatchInferer(batch_size=4, merge_distance=None)
+    merged = CandidatePatchInferer(batch_size=4)
+    assert merged.merge_distance == MERGE
+    full = separate(image, counted, centres=centres)
+    assert separate.last_crop_count == sum(calls) == len(centres)
+    calls.clear()
+    shared = merged(image, counted, centres=centres)
+    assert merged.last_crop_count == sum(calls) < len(centres) // 2
+    # a per-voxel network gives the same value at a voxel in every crop that holds it
+    for i, j, k in centres:
+        box = (0, 0, slice(max(i - 2, 0), i + 3), slice(max(j - 2, 0), j + 3), slice(max(k - 2, 0), k + 3))
+        assert shared[box].gt(0).all()
+        assert torch.equal(shared[box], full[box])
+    covered = shared > 0
+    assert torch.equal(shared[covered], full[covered])
+    assert not shared[~covered].any()
+
+
+@pytest.mark.parametrize("merge_distance", [None, (0, 0, 0)])
+def test_no_merging_runs_one_crop_per_distinct_centre(merge_distance) -> None:
+    inferer = CandidatePatchInferer((6, 6, 4), merge_distance=merge_distance)
+    assert inferer.last_crop_count == 0
+    inferer(torch.rand(1, 1, 16, 16, 8), _identity, centres=[(6, 6, 4), (7, 6, 4), (6, 6, 4), (6, 7, 5)])
+    assert inferer.last_crop_count == 3
+    inferer(torch.rand(1, 1, 16, 16, 8), _identity, centres=[])
+    assert inferer.last_crop_count == 0
+
+
+@pytest.mark.parametrize(
+    ("patch_size", "merge_distance", "expected"),
+    [
+        ((48, 48, 24), "auto", (12, 12, 6)),
+        ((16, 16, 8), "auto", (4, 4, 2)),
+        ((4, 4, 2), "auto", (1, 1, 0)),
+        ((48, 48, 24), [23, 0, 11], (23, 0, 11)),
+        ((5, 5, 3), (2, 2, 1), (2, 2, 1)),
+        ((48, 48, 24), None, None),
+    ],
+)
+def test_merge_distance_values(patch_size: tuple, merge_distance, expected) -> None:
+    assert CandidatePatchInferer(patch_size, merge_distance=merge_distance).merge_distance == expected
+
+
+@pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"patch_size": (4, 4)}, "patch_size"),
@@ -75,6 +158,15 @@ def test_e2unet_runs_under_no_grad_and_gives_probabilities() -> None:
         ({"patch_size": (4.5, 4, 2)}, "patch_size"),
         ({"batch_size": 0}, "batch_size"),
         ({"padding_mode": "wrap"}, "wrap"),
+        ({"merge_distance": (-1, 0, 0)}, "merge_distance: expected .* non-negative integers"),
+        ({"merge_distance": (12, 12, 12)}, r"merge_distance: .*smaller than half of patch_size \(48, 48, 24\)"),
+        ({"merge_distance": (24, 0, 0)}, "merge_distance"),
+        ({"patch_size": (5, 5, 3), "merge_distance": (3, 0, 0)}, "merge_distance"),
+        ({"merge_distance": (12, 12)}, "merge_distance"),
+        ({"merge_distance": (1.5, 0, 0)}, "merge_distance"),
+        ({"merge_distance": (True, 0, 0)}, "merge_distance"),
+        ({"merge_distance": 6}, "merge_distance"),
+        ({"merge_distance": "quarter"}, "merge_distance: expected None, 'auto'"),
     ],
 )
 def test_bad_arguments(kwargs: dict, match: str) -> None:

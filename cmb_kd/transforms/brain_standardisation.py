@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
-from monai.utils import look_up_option
+from monai.config import KeysCollection
+from monai.config.type_definitions import NdarrayOrTensor
+from monai.transforms import MapTransform
+from monai.utils import convert_to_dst_type, convert_to_numpy, look_up_option
 
-__all__ = ["STANDARDISATION_METHODS", "BrainStandardisation"]
+from cmb_kd.transforms._checks import require_keys
+
+__all__ = ["STANDARDISATION_METHODS", "BrainStandardisation", "BrainStandardisationd"]
 
 STANDARDISATION_METHODS: tuple[str, ...] = ("robust", "zscore")
 """``robust``: (x - median) / (1.4826 MAD); ``zscore``: (x - mean) / SD; both over brain voxels."""
@@ -69,3 +75,53 @@ class BrainStandardisation:
         if scale < self.eps:
             scale = 1.0
         return ((volume - np.float32(centre)) / np.float32(scale)).astype(np.float32, copy=False)
+
+
+class BrainStandardisationd(MapTransform):
+    """Dictionary wrapper of :class:`BrainStandardisation`, so that training sees intensities as inference does.
+
+    Each image key ``(C, X, Y, Z)`` is standardised channel by channel with the statistics of the voxels where
+    ``brain_key`` (``(1, X, Y, Z)``) is non-zero; the type (array or MetaTensor, with its meta data) is kept.
+
+    Args:
+        keys: image keys to standardise.
+        brain_key: key of the brain mask.
+        method: one of :data:`STANDARDISATION_METHODS`.
+        allow_missing_keys: skip missing image keys instead of raising.
+
+    Raises:
+        ValueError: for a missing key, or a mask whose spatial shape differs from the image's.
+
+    Example:
+        >>> standardise = BrainStandardisationd(["image", "image_hr"], brain_key="brainmask")
+        >>> data = standardise({"image": image, "image_hr": image_hr, "brainmask": brain})
+    """
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        brain_key: Hashable = "brainmask",
+        method: str = "robust",
+        allow_missing_keys: bool = False,
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.brain_key = brain_key
+        self.standardise = BrainStandardisation(method)
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
+        d = dict(data)
+        require_keys(d, [self.brain_key])
+        require_keys(d, self.keys, self.allow_missing_keys)
+        brain = np.asarray(convert_to_numpy(d[self.brain_key]))
+        brain = brain[0] if brain.ndim == 4 else brain
+        for key in self.key_iterator(d):
+            image = d[key]
+            array = np.asarray(convert_to_numpy(image), dtype=np.float32)
+            if array.ndim != 4 or array.shape[1:] != brain.shape:
+                raise ValueError(
+                    f"key '{key}': expected a (C, X, Y, Z) image on the grid of '{self.brain_key}' {brain.shape}, "
+                    f"got shape {array.shape}"
+                )
+            out = np.stack([self.standardise(channel, brain) for channel in array])
+            d[key] = convert_to_dst_type(out, image, dtype=np.float32)[0]
+        return d
