@@ -1,13 +1,28 @@
 """Stage-1 candidate sensitivity, count and speed per source on native thick-slice (×4) synthetic subjects.
 
-Usage: python benchmarks/bench_candidates.py [--subjects 10] [--seed 1000] [--factor 4]
+Usage: python benchmarks/bench_candidates.py [--subjects 10] [--seed 1000] [--factor 4] [--hit-mm 3]
+[--brain {true,skullstrip}] [--screening MODEL.pt]
 
 Each subject is simulated on the default HR grid; the detector runs on ``subject.lr["x4"]`` (native thick
-slices, 1×1×4 mm) with its true brain mask. A CMB is one 26-connected component of the LR CMB label; it is
-found when a candidate centre lies in the component or within ``--hit-mm`` mm of one of its voxels. A
-candidate is "on a vein" / "on a calcification" when the HR mimic label holds that class anywhere in the HR
-voxels the candidate's thick-slice voxel covers. Defaults were tuned on seeds 0–4 only; report on others.
-Prints a Markdown table.
+slices, 1×1×4 mm). The brain mask is the simulator's true LR brain mask (``--brain true``, the default: an upper
+bound) or, with ``--brain skullstrip``, :class:`~cmb_kd.transforms.SkullStrip` run on the LR magnitude on its own
+grid as inference runs it (the footer gives its mean Dice against the true LR mask and its time, not counted in
+the rows). FRST and threshold + morphology see the LR magnitude itself (the relative darkening of threshold +
+morphology needs positive intensities).
+
+With ``--screening``, a state dict of ``ScreeningFCN(spatial_dims=3, in_channels=1, out_channels=1)`` (the
+bundle's ``models/screening.pt``, loaded with :func:`~cmb_kd.inference.load_network_weights`), the FCN's sigmoid
+map over the LR magnitude standardised in the brain mask in use (:class:`~cmb_kd.transforms.BrainStandardisation`,
+robust, as :class:`~cmb_kd.inference.CMBDetector` and training standardise the network's input; MONAI
+``SlidingWindowInferer``, 64×64×32 windows, batch 2, overlap 0.25, on the CPU: the bundle's
+``screening_inferer``) is computed once per subject and joins as the source ``"fcn"`` in three more rows: the FCN
+alone, and fused with FRST and threshold + morphology at caps 200 and 100; the map's time is added to those
+rows' seconds. Inference runs the FCN on the 1 mm working grid, this benchmark on the native thick-slice grid.
+
+A CMB is one 26-connected component of the LR CMB label; it is found when a candidate centre lies in the
+component or within ``--hit-mm`` mm of one of its voxels. A candidate is "on a vein" / "on a calcification" when
+the HR mimic label holds that class anywhere in the HR voxels the candidate's thick-slice voxel covers. Defaults
+were tuned on seeds 0–4 only; report on others. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
@@ -30,6 +46,16 @@ CONFIGS: dict[str, dict] = {
     "fused, cap 50": {"sources": ("frst", "dark_spots"), "max_candidates": 50},
 }
 """Detector settings per row; everything else is the :class:`CandidateDetector` default (cap 200)."""
+
+SCREENING_CONFIGS: dict[str, dict] = {
+    "screening FCN alone": {"sources": ()},
+    "fused (FRST ∪ threshold + morphology ∪ FCN)": {"sources": ("frst", "dark_spots")},
+    "fused ∪ FCN, cap 100": {"sources": ("frst", "dark_spots"), "max_candidates": 100},
+}
+"""Rows that add the screening FCN's map as the source ``"fcn"`` (with ``--screening``)."""
+
+SCREENING_INFERER: dict = {"roi_size": (64, 64, 32), "sw_batch_size": 2, "overlap": 0.25}
+"""``SlidingWindowInferer`` arguments of the bundle's ``screening_inferer`` (``configs/inference.json``)."""
 
 
 @dataclass
@@ -82,13 +108,52 @@ def evaluate_subject(
     }
 
 
-def run_configs(detectors: dict, lr, hr_mimic: np.ndarray, tallies: dict[str, Tally], hit_mm: float) -> None:
-    """Run every detector on one LR acquisition and add its counts to ``tallies``."""
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice of two binary masks (non-zero is inside); 1 when both are empty."""
+    a, b = a != 0, b != 0
+    total = int(a.sum() + b.sum())
+    return 2.0 * float((a & b).sum()) / total if total else 1.0
+
+
+def skull_strip_mask(strip, lr) -> np.ndarray:
+    """Brain mask of the LR magnitude by ``strip`` (a ``SkullStrip``) on the LR grid, boolean ``(X, Y, Z)``."""
+    import torch
+    from monai.data import MetaTensor
+
+    image = MetaTensor(torch.from_numpy(lr.magnitude.astype(np.float32))[None], affine=torch.as_tensor(lr.affine))
+    return np.asarray(strip(image)[0]) != 0
+
+
+def screening_map(network, inferer, volume: np.ndarray) -> np.ndarray:
+    """The screening FCN's sigmoid score map of a standardised volume ``(X, Y, Z)``, float32 ``(X, Y, Z)``."""
+    import torch
+
+    with torch.no_grad():
+        logits = inferer(torch.from_numpy(volume)[None, None], network)
+    return torch.sigmoid(torch.as_tensor(logits)[0, 0].float()).numpy()
+
+
+def run_configs(
+    detectors: dict,
+    lr,
+    image: np.ndarray,
+    brain: np.ndarray,
+    hr_mimic: np.ndarray,
+    tallies: dict[str, Tally],
+    hit_mm: float,
+    extra_scores: dict[str, np.ndarray] | None = None,
+    extra_seconds: float = 0.0,
+) -> None:
+    """Run every detector on one LR acquisition and add its counts to ``tallies``.
+
+    ``image`` is the LR volume the detectors see and ``brain`` the brain mask in use; ``extra_scores`` are passed
+    to every detector, whose time is then counted with ``extra_seconds`` (the time to compute them) added.
+    """
     spacing = np.linalg.norm(lr.affine[:3, :3], axis=0)
     for name, detector in detectors.items():
         start = time.perf_counter()
-        candidates = detector(lr.magnitude, lr.brain_mask, lr.affine)
-        seconds = time.perf_counter() - start
+        candidates = detector(image, brain, lr.affine, extra_scores)
+        seconds = time.perf_counter() - start + extra_seconds
         counts = evaluate_subject(candidates, lr.cmb_label, spacing, hr_mimic, lr.factor, hit_mm)
         tally = tallies[name]
         tally.lesions += counts["lesions"]
@@ -137,31 +202,94 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1000, help="first seed (tuning used seeds 0-4)")
     parser.add_argument("--factor", type=int, default=4, help="thick-slice factor of the LR acquisition")
     parser.add_argument("--hit-mm", type=float, default=3.0, help="hit distance from a CMB's label voxels, mm")
+    parser.add_argument(
+        "--brain",
+        choices=("true", "skullstrip"),
+        default="true",
+        help="brain mask: the simulator's true LR mask, or SkullStrip on the LR magnitude as inference runs it",
+    )
+    parser.add_argument(
+        "--screening",
+        type=Path,
+        default=None,
+        metavar="MODEL.pt",
+        help="state dict of ScreeningFCN(3, 1, 1) (e.g. models/screening.pt): add rows with its map as a source",
+    )
     args = parser.parse_args()
 
     import torch
+    from monai.inferers import SlidingWindowInferer
 
     from cmb_kd.candidates import CandidateDetector
+    from cmb_kd.inference import load_network_weights
+    from cmb_kd.networks import ScreeningFCN
     from cmb_kd.synth import SynthConfig, simulate_subject
+    from cmb_kd.transforms import BrainStandardisation, SkullStrip
 
     detectors = {name: CandidateDetector(**kwargs) for name, kwargs in CONFIGS.items()}
-    tallies = {name: Tally() for name in CONFIGS}
-    simulate_seconds = []
+    fcn_detectors = {}
+    network = inferer = None
+    if args.screening is not None:
+        network = load_network_weights(ScreeningFCN(spatial_dims=3, in_channels=1, out_channels=1), args.screening)
+        inferer = SlidingWindowInferer(**SCREENING_INFERER)
+        fcn_detectors = {name: CandidateDetector(**kwargs) for name, kwargs in SCREENING_CONFIGS.items()}
+    tallies = {name: Tally() for name in [*detectors, *fcn_detectors]}
+    standardise = BrainStandardisation()
+    strip = SkullStrip() if args.brain == "skullstrip" else None
+    simulate_seconds, strip_seconds, strip_dice, fcn_seconds = [], [], [], []
     for seed in range(args.seed, args.seed + args.subjects):
         start = time.perf_counter()
         subject = simulate_subject(SynthConfig(), seed=seed)
         simulate_seconds.append(time.perf_counter() - start)
-        run_configs(detectors, subject.lr[f"x{args.factor}"], subject.mimic_label, tallies, args.hit_mm)
+        lr = subject.lr[f"x{args.factor}"]
+        brain = lr.brain_mask != 0
+        if strip is not None:
+            start = time.perf_counter()
+            stripped = skull_strip_mask(strip, lr)
+            strip_seconds.append(time.perf_counter() - start)
+            strip_dice.append(dice(stripped, brain))
+            brain = stripped
+        run_configs(detectors, lr, lr.magnitude, brain, subject.mimic_label, tallies, args.hit_mm)
+        if network is not None:
+            start = time.perf_counter()
+            extra = {"fcn": screening_map(network, inferer, standardise(lr.magnitude, brain))}
+            fcn_seconds.append(time.perf_counter() - start)
+            run_configs(
+                fcn_detectors,
+                lr,
+                lr.magnitude,
+                brain,
+                subject.mimic_label,
+                tallies,
+                args.hit_mm,
+                extra_scores=extra,
+                extra_seconds=fcn_seconds[-1],
+            )
         del subject
 
     lr_shape = SynthConfig().shape[:2] + (SynthConfig().shape[2] // args.factor,)
+    if strip is None:
+        brain_note = "true brain mask"
+    else:
+        brain_note = (
+            "brain mask by SkullStrip on the LR scan (Dice vs the true LR brain mask: "
+            f"mean {np.mean(strip_dice):.3f}, min {min(strip_dice):.3f}; {np.mean(strip_seconds):.1f} s per subject, "
+            "the first with ITK's filter loading, not counted)"
+        )
+    fcn_note = ""
+    if network is not None:
+        fcn_note = (
+            f" Screening FCN {args.screening}: SlidingWindowInferer {SCREENING_INFERER} on the LR magnitude "
+            f"standardised in the brain mask, {np.mean(fcn_seconds):.2f} s per subject (CPU, standardisation "
+            "included), added to the seconds of its rows."
+        )
     print(
         f"Synthetic subjects, seeds {args.seed}-{args.seed + args.subjects - 1} (defaults tuned on seeds 0-4); "
-        f"native x{args.factor} thick slices, grid {lr_shape} at (1, 1, {args.factor}) mm, true brain mask; "
+        f"native x{args.factor} thick slices, grid {lr_shape} at (1, 1, {args.factor}) mm, {brain_note}; "
         f"hit = candidate centre in the CMB's LR label component or within {args.hit_mm} mm of it; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
         f"{torch.get_num_threads()}; simulation {np.mean(simulate_seconds):.1f} s per subject (not counted); "
-        f"FRST alone on a 256x256x50 volume: {frst_seconds():.2f} s.\n"
+        f"FRST alone on a 256x256x50 volume: {frst_seconds():.2f} s.{fcn_note}\n"
     )
     print(format_table(tallies))
 

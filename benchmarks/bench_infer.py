@@ -1,15 +1,24 @@
 """Seconds per stage of whole-volume CMB inference on a native thick-slice scan, against a full sliding window.
 
-Usage: python benchmarks/bench_infer.py [--repeats 2] [--seed 7] [--max-candidates 200 50] [--device cpu]
+Usage: python benchmarks/bench_infer.py [--repeats 2] [--seed 7] [--max-candidates 200 50] [--screening]
+[--device cpu] [--bundle DIR]
 
 The scan: a synthetic subject simulated on a 2 mm HR grid (``SynthConfig(shape=(96, 112, 88), spacing=2.0)``, to keep
 the benchmark short; the speed depends on the grid, not on the detail) is resampled (trilinear,
 with a 3 mm slab average through the slices) onto a native grid of 256×256×50 voxels of 0.5×0.5×3 mm centred on
 the head (a 128×128×150 mm field of view; the head is wider, so the edges of the scan cut through it, as a
-small-FOV clinical scan does). The detector is the shipped bundle's ``configs/inference.json`` with untrained
-weights (same architectures as the trained ones; the speed does not depend on the weight values, the number of
-candidates does not either because the candidate cap is reached) on a 1 mm working grid. A first call warms up
-(ITK and PyTorch load their kernels); the table gives the median over ``--repeats`` timed calls.
+small-FOV clinical scan does). The detector is the bundle's ``configs/inference.json`` on a 1 mm working grid,
+with one column per ``--max-candidates`` cap, without the screening FCN and, with ``--screening`` or when
+``models/screening.pt`` exists, with it. It loads the trained weights ``models/model.pt`` (and
+``models/screening.pt``) when they exist, as the config does, and untrained weights of the same architectures
+otherwise; the footer says which. A network's time per crop or window does not depend on the weight values, but
+stage 2's time depends on how many crops it runs: one per candidate, less those merged into an earlier crop (the
+rows "candidates per scan" and "stage-2 crops per scan"), and the clean-up's on how many components pass the
+threshold, which does depend on the weights. FRST and threshold + morphology do not depend on any weights and fill
+the cap on this scan, so without the FCN the candidates, and so the crops, are the same for trained and untrained
+weights; the screening FCN is a source of candidates too, so with it the candidates and crops depend on its
+weights. A first call warms up (ITK and PyTorch load their kernels); the table gives the median over
+``--repeats`` timed calls.
 
 Beside it, the same E²U-Net is run as a MONAI sliding window over the whole brain box (48×48×24 windows, overlap
 0.25, batch 8) on the same standardised working volume, in the same process, and the ratio of its time to
@@ -76,12 +85,29 @@ def sliding_window_seconds(detector: CMBDetector, image: np.ndarray, affine: np.
     return time.perf_counter() - start, tuple(volume.shape)
 
 
+def weights_note(model_path: Path, screening_path: Path, with_screening: bool) -> str:
+    """Which weights the detector ran with: trained where the bundle's file exists, untrained otherwise."""
+    paths = [model_path, screening_path] if with_screening else [model_path]
+    trained = [f"{p.parent.name}/{p.name}" for p in paths if p.is_file()]
+    missing = [f"{p.parent.name}/{p.name}" for p in paths if not p.is_file()]
+    if not missing:
+        return f"trained ({', '.join(trained)})"
+    if not trained:
+        return f"untrained (no {', '.join(missing)})"
+    return f"trained ({', '.join(trained)}), untrained for the rest (no {', '.join(missing)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-candidates", type=int, nargs="+", default=[200, 50])
-    parser.add_argument("--screening", action="store_true", help="also time rows with the screening FCN")
+    parser.add_argument(
+        "--screening",
+        action="store_true",
+        help="also time columns with the screening FCN (always done when models/screening.pt exists; untrained "
+        "weights otherwise)",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bundle", type=Path, default=None)
     args = parser.parse_args()
@@ -97,8 +123,10 @@ def main() -> None:
         f"median of {args.repeats}"
     )
     rows = []
+    model_path, screening_path = (bundle / "models" / name for name in ("model.pt", "screening.pt"))
+    with_screening = args.screening or screening_path.is_file()
     settings = [(cap, False) for cap in args.max_candidates]
-    if args.screening:
+    if with_screening:
         settings += [(cap, True) for cap in args.max_candidates]
     detector = None
     for cap, screening in settings:
@@ -107,18 +135,23 @@ def main() -> None:
             warnings.simplefilter("ignore", UserWarning)
             detector = CMBDetector.from_bundle(bundle, device=args.device, allow_untrained=True, overrides=overrides)
         detector(image, affine)  # warm-up
-        runs = [detector(image, affine) for _ in range(args.repeats)]
+        runs, crops = [], []
+        for _ in range(args.repeats):
+            runs.append(detector(image, affine))
+            crops.append(detector.inferer.last_crop_count)
         timings = {stage: statistics.median(r.timings[stage] for r in runs) for stage in STAGES}
         total = statistics.median(r.total_seconds for r in runs)
         name = f"cap {cap}" + (" + screening FCN" if screening else "")
-        rows.append((name, len(runs[0].candidates), timings, total))
+        counts = (statistics.median(len(r.candidates) for r in runs), statistics.median(crops))
+        rows.append((name, counts, timings, total))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     sliding, box_shape = sliding_window_seconds(detector, image, affine)
 
     header = ["stage", *[name for name, *_ in rows]]
     print("| " + " | ".join(header) + " |")
     print("| --- |" + " ---: |" * len(rows))
-    print("| candidates | " + " | ".join(str(n) for _, n, _, _ in rows) + " |")
+    print("| candidates per scan | " + " | ".join(f"{n:g}" for _, (n, _), _, _ in rows) + " |")
+    print("| stage-2 crops per scan | " + " | ".join(f"{n:g}" for _, (_, n), _, _ in rows) + " |")
     for stage in STAGES:
         print(f"| {stage} | " + " | ".join(f"{t[stage]:.2f}" for _, _, t, _ in rows) + " |")
     print("| **total (s)** | " + " | ".join(f"**{total:.2f}**" for *_, total in rows) + " |")
@@ -131,6 +164,7 @@ def main() -> None:
         "| sliding window / stage 2 | " + " | ".join(f"{sliding / t['segmentation']:.2f}" for _, _, t, _ in rows) + " |"
     )
     print(f"\npeak resident memory of the process after the detector runs: {peak_mb:.0f} MiB")
+    print(f"weights: {weights_note(model_path, screening_path, with_screening)}")
 
 
 if __name__ == "__main__":

@@ -151,7 +151,8 @@ class CandidateDetector:
         """Detect candidates on one image.
 
         Args:
-            image: 3D image ``(X, Y, Z)`` (slice axis last), CMBs dark (T2*-weighted magnitude or SWI).
+            image: 3D image ``(X, Y, Z)`` (slice axis last), CMBs dark (T2*-weighted magnitude or SWI), in its own
+                positive units: not z-scored (the dark-spot source measures darkening relative to the background).
             brain_mask: 3D brain mask of the same shape (skull-stripped brain).
             affine: 4×4 voxel-to-world matrix (mm) of the image.
             extra_scores: further named score maps of the same shape, higher is more CMB-like (e.g.

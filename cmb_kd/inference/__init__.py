@@ -8,8 +8,10 @@ atomically; :func:`write_report_png` draws a picture of the detections.
 
 The whole two-stage pipeline is :class:`CMBDetector` (built from a bundle with :meth:`CMBDetector.from_bundle`):
 working grid, brain mask, standardisation (:class:`BrainStandardisation`), stage-1 candidates, stage-2 patch
-segmentation (:class:`CandidatePatchInferer`), clean-up, giving a :class:`DetectionResult`. :func:`run_inference`
-runs it over files and folders and writes every output.
+segmentation (:class:`CandidatePatchInferer`), clean-up, giving a :class:`DetectionResult`.
+:meth:`CMBDetector.prepare` stops after the candidates (a :class:`PreparedScan`) and :meth:`CMBDetector.segment`
+finishes it with any segmentation network. :func:`run_inference` runs it over files and folders and writes every
+output.
 """
 
 from cmb_kd.inference.batch_inference import run_inference
@@ -30,6 +32,7 @@ from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.network_weights import load_network_weights
 from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
+from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.report_figure import write_report_png
 from cmb_kd.inference.scan_loading import load_scan
 from cmb_kd.transforms.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
@@ -46,6 +49,7 @@ __all__ = [
     "CMBDetector",
     "CandidatePatchInferer",
     "DetectionResult",
+    "PreparedScan",
     "InferenceRun",
     "default_bundle_dir",
     "exit_on_failure",

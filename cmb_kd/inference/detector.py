@@ -24,6 +24,7 @@ from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
+from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.scan_loading import load_scan
 from cmb_kd.transforms import ResampleToInputGrid, ResampleToWorkingGrid, SkullStrip
 from cmb_kd.transforms.brain_standardisation import BrainStandardisation
@@ -107,7 +108,8 @@ class CMBDetector:
        lesion table.
 
     Networks run on ``device`` under ``torch.no_grad()``; the rest runs on the CPU. Build one from a bundle with
-    :meth:`from_bundle`.
+    :meth:`from_bundle`. Calling the detector runs :meth:`prepare` (steps 1-5, independent of ``network``) then
+    :meth:`segment` (steps 6-8); call them separately to run several networks on one prepared scan.
 
     Args:
         network: stage-2 segmentation network ``(B, 1, H, W, D) -> (B, 1, H, W, D)`` logits (E²U-Net).
@@ -187,8 +189,9 @@ class CMBDetector:
 
         The config is read with MONAI's ``ConfigParser``; ``bundle_root``, ``device`` and ``allow_untrained`` are
         set before anything is instantiated, then ``overrides`` (config ids to values, e.g.
-        ``{"working_spacing": 2.0}``). The config loads ``models/model.pt`` (and ``models/screening.pt`` when it
-        exists) through :func:`load_network_weights`.
+        ``{"working_spacing": 2.0}``). The config loads ``models/model.pt`` (and ``models/screening.pt`` when
+        ``use_screening`` is true; off by default because the full-resolution FCN costs 20–35 s per scan on a CPU)
+        through :func:`load_network_weights`.
 
         Args:
             bundle_dir: the bundle folder (holding ``configs/inference.json``).
@@ -245,7 +248,7 @@ class CMBDetector:
         brain_mask: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
         phase: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
     ) -> DetectionResult:
-        """Detect the CMBs of one scan.
+        """Detect the CMBs of one scan: :meth:`segment` of :meth:`prepare`.
 
         Args:
             image: a NIfTI path, or the scan ``(X, Y, Z)`` / ``(1, X, Y, Z)`` as an array or (Meta)tensor.
@@ -256,6 +259,37 @@ class CMBDetector:
 
         Returns:
             The :class:`DetectionResult` on the input grid.
+
+        Raises:
+            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt).
+            ValueError: for an array without affine, a path with one, arrays of bad shape or values, or a scan in
+                which no brain is found.
+        """
+        return self.segment(self.prepare(image, affine, brain_mask=brain_mask, phase=phase))
+
+    def prepare(
+        self,
+        image: str | os.PathLike | np.ndarray | torch.Tensor,
+        affine: Any | None = None,
+        *,
+        brain_mask: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
+        phase: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
+    ) -> PreparedScan:
+        """Run the network-independent steps 1-5 on one scan: load, working grid, brain mask, standardisation,
+        stage-1 candidates (with the screening network when there is one).
+
+        The result can be given to :meth:`segment` any number of times, e.g. once per segmentation network when
+        comparing networks on the same scans.
+
+        Args:
+            image: a NIfTI path, or the scan ``(X, Y, Z)`` / ``(1, X, Y, Z)`` as an array or (Meta)tensor.
+            affine: 4x4 voxel-to-world affine (RAS, mm) of an array; a MetaTensor carries its own; not allowed
+                with a path (the file's is used).
+            brain_mask: optional brain mask on the input grid (path or array); skull stripping is skipped.
+            phase: optional high-pass phase on the input grid (path or array), for the clean-up's phase rule.
+
+        Returns:
+            The :class:`PreparedScan`.
 
         Raises:
             InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt).
@@ -297,45 +331,93 @@ class CMBDetector:
             if self.screening_network is not None:
                 extra = {"fcn": self.screening_map(tensor)}
         with timer("candidates"):
-            found = self.candidate_detector(standardised, brain_crop, crop_affine, extra_scores=extra)
-        with timer("segmentation"):
-            probability_crop = self.inferer(tensor, self.network, centres=[c.voxel for c in found])
-            probability_work = np.zeros(work_image.shape, dtype=np.float32)
-            probability_work[box] = _to_array(probability_crop[0, 0])
+            # stage 1 works on the magnitude itself: the dark-spot source measures relative darkening, which needs
+            # positive intensities; the networks get the standardised volume
+            found = self.candidate_detector(work_image[box], brain_crop, crop_affine, extra_scores=extra)
         with timer("input_grid"):
-
-            def to_input_grid(volume: np.ndarray, mode: str) -> np.ndarray:
-                back = ResampleToInputGrid(mode)
-                moved = back(
-                    torch.from_numpy(volume)[None], input_affine=in_affine, input_shape=shape, affine=work_affine
-                )
-                return _to_array(moved)[0]
-
-            probability = to_input_grid(probability_work, "max").astype(np.float32, copy=False)
             if given_brain is None:
-                brain_in = to_input_grid(brain_work, "nearest")
+                brain_in = self._to_input_grid(brain_work, "nearest", in_affine, shape, work_affine)
             else:
                 brain_in = given_brain
+        offset = tuple(s.start for s in box)
+        candidates = tuple(
+            dataclasses.replace(c, voxel=tuple(int(v + o) for v, o in zip(c.voxel, offset))) for c in found
+        )
+        return PreparedScan(
+            input_shape=tuple(int(n) for n in shape),
+            input_affine=in_affine,
+            working_shape=tuple(int(n) for n in work_image.shape),
+            working_affine=work_affine,
+            brain_box=box,
+            image=tensor,
+            brain_working=brain_work,
+            brain_input=brain_in,
+            phase=phase_map,
+            candidates=candidates,
+            timings=dict(timer.seconds),
+        )
+
+    def segment(self, prepared: PreparedScan, network: torch.nn.Module | None = None) -> DetectionResult:
+        """Run steps 6-8 on a prepared scan: stage-2 patch segmentation around the candidates, the probability map
+        back on the input grid, threshold, clean-up and lesion table.
+
+        ``prepared`` is only read, so it can be segmented again, with this or another network.
+
+        Args:
+            prepared: the output of :meth:`prepare` (of this detector: same device and patch inferer).
+            network: stage-2 segmentation network ``(B, 1, H, W, D) -> (B, 1, H, W, D)`` logits to run instead of
+                :attr:`network`; it is moved to :attr:`device` and put in ``eval()`` mode, as in ``__init__``.
+
+        Returns:
+            The :class:`DetectionResult` on the input grid, with the timings of :meth:`prepare` and of this step.
+
+        Raises:
+            ValueError: when ``prepared`` is not a :class:`PreparedScan` or ``network`` not a ``torch.nn.Module``.
+        """
+        if not isinstance(prepared, PreparedScan):
+            raise ValueError(f"prepared: expected a PreparedScan from CMBDetector.prepare, got {type(prepared)}")
+        if network is None:
+            network = self.network
+        elif not isinstance(network, torch.nn.Module):
+            raise ValueError(f"network: expected a torch.nn.Module or None, got {type(network).__name__}")
+        else:
+            network = network.to(self.device).eval()
+        timer = _StageTimer()
+        timer.seconds.update(prepared.timings)
+        offset = prepared.box_offset
+        with timer("segmentation"):
+            centres = [tuple(v - o for v, o in zip(c.voxel, offset)) for c in prepared.candidates]
+            probability_crop = self.inferer(prepared.image, network, centres=centres)
+            probability_work = np.zeros(prepared.working_shape, dtype=np.float32)
+            probability_work[prepared.brain_box] = _to_array(probability_crop[0, 0])
+        with timer("input_grid"):
+            probability = self._to_input_grid(
+                probability_work, "max", prepared.input_affine, prepared.input_shape, prepared.working_affine
+            ).astype(np.float32, copy=False)
         with timer("cleanup"):
             detections = probability >= self.threshold
             if self.cleanup:
                 detections, _ = self.postprocessing(
-                    detections, spacing_of(in_affine), brain_mask=brain_in, phase=phase_map
+                    detections,
+                    spacing_of(prepared.input_affine),
+                    brain_mask=prepared.brain_input,
+                    phase=prepared.phase,
                 )
             mask = detections.astype(np.uint8)
-            lesions = lesion_table(mask, in_affine, probability=probability)
-        offset = tuple(s.start for s in box)
-        candidates = [dataclasses.replace(c, voxel=tuple(int(v + o) for v, o in zip(c.voxel, offset))) for c in found]
+            lesions = lesion_table(mask, prepared.input_affine, probability=probability)
         logger.debug(
-            "%d candidate(s), %d lesion(s) in %.2f s", len(candidates), len(lesions), sum(timer.seconds.values())
+            "%d candidate(s), %d lesion(s) in %.2f s",
+            len(prepared.candidates),
+            len(lesions),
+            sum(timer.seconds.values()),
         )
         return DetectionResult(
             mask=mask,
             probability=probability,
-            affine=in_affine,
+            affine=prepared.input_affine,
             lesions=lesions,
             count=len(lesions),
-            candidates=candidates,
+            candidates=list(prepared.candidates),
             timings=dict(timer.seconds),
         )
 
@@ -366,6 +448,15 @@ class CMBDetector:
             margin = int(patch[axis]) // 2
             box.append(slice(max(0, int(present[0]) - margin), min(brain.shape[axis], int(present[-1]) + 1 + margin)))
         return tuple(box)
+
+    @staticmethod
+    def _to_input_grid(
+        volume: np.ndarray, mode: str, input_affine: np.ndarray, input_shape: tuple[int, ...], affine: np.ndarray
+    ) -> np.ndarray:
+        moved = ResampleToInputGrid(mode)(
+            torch.from_numpy(volume)[None], input_affine=input_affine, input_shape=input_shape, affine=affine
+        )
+        return _to_array(moved)[0]
 
     @staticmethod
     def _load_image(image: Any, affine: Any | None) -> tuple[np.ndarray, np.ndarray]:

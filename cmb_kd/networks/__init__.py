@@ -3,8 +3,17 @@
 from cmb_kd.networks.candidate_resnet import CandidateResNet3D
 from cmb_kd.networks.e2unet import E2UNet
 from cmb_kd.networks.ktvit import KTViT
+from cmb_kd.networks.output_prior import initialise_output_prior
 from cmb_kd.networks.screening_fcn import ScreeningFCN
 from cmb_kd.networks.taps import FeatureTaps
 from cmb_kd.networks.validation import check_network_input
 
-__all__ = ["CandidateResNet3D", "E2UNet", "FeatureTaps", "KTViT", "ScreeningFCN", "check_network_input"]
+__all__ = [
+    "CandidateResNet3D",
+    "E2UNet",
+    "FeatureTaps",
+    "KTViT",
+    "ScreeningFCN",
+    "check_network_input",
+    "initialise_output_prior",
+]

@@ -12,7 +12,7 @@ from _inference_helpers import ANISOTROPIC_AFFINE
 from monai.data import MetaTensor
 from monai.inferers import SlidingWindowInferer
 
-from cmb_kd.inference import LESION_COLUMNS, STAGES, CandidatePatchInferer, CMBDetector, InputError
+from cmb_kd.inference import LESION_COLUMNS, STAGES, CandidatePatchInferer, CMBDetector, InputError, PreparedScan
 from cmb_kd.networks import E2UNet, ScreeningFCN
 
 PATCH = (16, 16, 8)
@@ -150,3 +150,69 @@ def test_bad_inputs(tmp_path) -> None:
         detector(tmp_path / "missing.nii.gz")
     with pytest.raises(ValueError, match="affine: expected None with a file path"):
         detector(tmp_path / "missing.nii.gz", affine)
+
+
+class _AllLow(torch.nn.Module):
+    """Stand-in for a network that finds nothing: a low logit everywhere."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((x.shape[0], 1, *x.shape[2:]), -10.0)
+
+
+def _bright_voxels(work: MetaTensor) -> MetaTensor:
+    """Stand-in skull strip: the voxels brighter than the background of :func:`_scan`, as ``(1, X, Y, Z)``."""
+    return MetaTensor((work.as_tensor() > 60.0).to(torch.uint8), affine=work.affine)
+
+
+def _same_result(a, b) -> None:
+    assert np.array_equal(a.mask, b.mask)
+    assert np.array_equal(a.probability, b.probability)
+    assert np.array_equal(a.affine, b.affine)
+    assert a.count == b.count and [les.as_row() for les in a.lesions] == [les.as_row() for les in b.lesions]
+    assert a.candidates == b.candidates
+    assert list(a.timings) == list(b.timings) == list(STAGES)
+
+
+@pytest.mark.parametrize("given_brain", [True, False])
+def test_segment_of_prepare_equals_call(given_brain: bool) -> None:
+    image, affine, brain = _scan()
+    detector = _detector(skull_strip=_bright_voxels)
+    brain_mask = brain if given_brain else None
+    prepared = detector.prepare(image, affine, brain_mask=brain_mask)
+    assert isinstance(prepared, PreparedScan)
+    assert prepared.input_shape == image.shape and prepared.brain_input.shape == image.shape
+    assert prepared.image.shape[:2] == (1, 1) and prepared.timings["segmentation"] == 0.0
+    _same_result(detector.segment(prepared), detector(image, affine, brain_mask=brain_mask))
+
+
+def test_segment_with_another_network_leaves_the_prepared_scan_reusable() -> None:
+    image, affine, brain = _scan()
+    detector = _detector()
+    prepared = detector.prepare(image, affine, brain_mask=brain)
+    before = (
+        prepared.image.clone(),
+        prepared.brain_input.copy(),
+        prepared.brain_working.copy(),
+        dict(prepared.timings),
+    )
+    own = detector.segment(prepared)
+    low = detector.segment(prepared, network=_AllLow())
+    assert own.count >= 2
+    assert low.count == 0 and not low.mask.any() and float(low.probability.max()) < 0.5
+    assert low.candidates == own.candidates
+    again = detector.segment(prepared)
+    _same_result(again, own)
+    assert torch.equal(prepared.image, before[0])
+    assert np.array_equal(prepared.brain_input, before[1]) and np.array_equal(prepared.brain_working, before[2])
+    assert prepared.timings == before[3]
+    assert detector.network.__class__ is _CentreBall  # the detector's own network is unchanged
+
+
+def test_segment_bad_arguments() -> None:
+    image, affine, brain = _scan()
+    detector = _detector()
+    with pytest.raises(ValueError, match="prepared: expected a PreparedScan"):
+        detector.segment(image)
+    prepared = detector.prepare(image, affine, brain_mask=brain)
+    with pytest.raises(ValueError, match="network: expected a torch.nn.Module"):
+        detector.segment(prepared, network="E2UNet")

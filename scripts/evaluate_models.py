@@ -1,0 +1,523 @@
+"""Evaluates the trained models of docs/results.md on a cohort's test scans and writes the results tables.
+
+For every test subject and thick-slice factor F, the native scan ``image_lr_xF`` goes once through the network-
+independent part of the bundle's detector (:meth:`CMBDetector.prepare`: working grid, skull stripping,
+standardisation, candidates; with ``--screening`` also the FCN of ``RUNS/screening/models/screening.pt``); then every
+student-type run (``plkd-sN``, ``nokd-sN``, ``direct-sN``, ``dynunet-sN``, ``ablation-2d|3d|hybrid``) segments that
+prepared scan (:meth:`CMBDetector.segment`) and its mask, on the scan's own grid, is compared with ``label_lr_xF``.
+The ``teacher`` run segments the HR ``image`` against ``label`` once per subject (an upper bound, shown in every
+factor column). Lesions are matched and pooled over subjects by :mod:`cmb_kd.metrics` (overlap matching,
+26-connectivity): TPR, PPV, FP_avg (false positives per subject), F1 and voxel Dice.
+
+A run is included when its final weights exist (``teacher/models/teacher.pt``, ``dynunet-sN/models/dynunet.pt``,
+``<name>/models/model.pt`` otherwise; see ``scripts/train_models.py``). Its network is the bundle's: the
+``network_def`` of ``configs/inference.json`` (E²U-Net), of ``configs/dynunet.json`` for ``dynunet-sN``, and the
+E²U-Net without FCM and with ``conv_mode`` 2d/3d/hybrid for ``ablation-*``. A run folder holding
+``network_def.json`` (a MONAI config dict with ``_target_``) uses that instead, for runs trained with another
+architecture or width.
+
+Writes ``OUT/metrics.json`` (per run and factor, ``"hr"`` for the teacher: per-subject counts and pooled metrics;
+per factor: number of subjects and reference lesions) and prints two Markdown tables: the main table (rows Teacher,
+PLKD, Direct KD, No-KD, DynUNet; for students the mean ± sd over the seeds present) and the ×4 ablation table (the
+paper's Table 4). ``--write-docs`` replaces the text between ``<!-- results:table:start -->`` and
+``<!-- results:table:end -->`` and between ``<!-- results:ablation:start -->`` and ``<!-- results:ablation:end -->``
+in each given file.
+
+Usage: python scripts/evaluate_models.py --cohort data/cohort [--runs runs/models] [--split test] [--factors 2 4 8]
+           [--models plkd-s0 teacher ...] [--bundle PATH] [--device cpu] [--out results] [--screening]
+           [--write-docs docs/results.md ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "cmb_lr_mri_segmentation"
+HR = "hr"
+"""Factor key of the teacher's evaluation on the HR scans."""
+METRICS: tuple[tuple[str, str, bool], ...] = (
+    ("tpr", "TPR (%)", True),
+    ("ppv", "PPV (%)", True),
+    ("fp_avg", "FP_avg", False),
+    ("f1", "F1 (%)", True),
+    ("dice", "Dice (%)", True),
+)
+"""Table columns: metric key of :func:`summarize_lesion_counts`, header, shown in percent."""
+MAIN_ROWS: tuple[tuple[str, str], ...] = (
+    ("teacher", "Teacher on HR (upper bound)"),
+    ("plkd", "PLKD student (E²U-Net)"),
+    ("direct", "Direct KD student"),
+    ("nokd", "No-KD student"),
+    ("dynunet", "DynUNet (nnU-Net), no KD"),
+)
+"""Rows of the main table: run family, label."""
+ABLATION_FACTOR = 4
+ABLATION_ROWS: tuple[tuple[str, str], ...] = (
+    ("ablation-2d", "2D"),
+    ("ablation-3d", "3D"),
+    ("ablation-hybrid", "2D+3D"),
+    ("nokd-s0", "+FCM"),
+    ("direct-s0", "+KD"),
+    ("plkd-s0", "+PLKD"),
+)
+"""Rows of the ablation table (paper's Table 4), each one run at ×4: run name, label."""
+MARKERS = ("table", "ablation")
+"""Names of the marker pairs ``<!-- results:NAME:start -->`` / ``<!-- results:NAME:end -->`` of --write-docs."""
+RUN_NAME = re.compile(
+    r"^(?:(?P<family>plkd|nokd|direct|dynunet)-s(?P<seed>\d+)|ablation-(?P<mode>2d|3d|hybrid)|teacher)$"
+)
+WEIGHTS = {"teacher": "teacher.pt", "dynunet": "dynunet.pt"}
+"""Final weights file of a run family under ``RUNS/<name>/models/``; ``model.pt`` for the others."""
+NETWORK_DEF_FILE = "network_def.json"
+
+
+def family_of(name: str) -> str | None:
+    """The family of run ``name`` (``teacher``, ``plkd``, ``nokd``, ``direct``, ``dynunet``, ``ablation``), or None."""
+    match = RUN_NAME.match(name)
+    if match is None:
+        return None
+    if match["family"]:
+        return match["family"]
+    return "ablation" if match["mode"] else "teacher"
+
+
+def weights_path(runs: Path, name: str) -> Path:
+    """Where the final weights of run ``name`` are."""
+    return runs / name / "models" / WEIGHTS.get(family_of(name) or "", "model.pt")
+
+
+def find_runs(runs: Path, names: Sequence[str] | None = None) -> dict[str, Path]:
+    """The evaluable runs under ``runs`` (name to weights), sorted by name.
+
+    Args:
+        runs: the folder of the runs.
+        names: the runs to take (each must exist); default every folder with a known name and final weights.
+
+    Raises:
+        ValueError: naming a run of ``names`` that is unknown or has no final weights.
+    """
+    if names is None:
+        found = (p.name for p in runs.iterdir() if p.is_dir() and family_of(p.name) is not None)
+        return {name: weights_path(runs, name) for name in sorted(found) if weights_path(runs, name).is_file()}
+    result = {}
+    for name in names:
+        if family_of(name) is None:
+            raise ValueError(
+                f"--models: unknown run {name!r}; expected teacher, plkd-sN, nokd-sN, direct-sN, dynunet-sN or "
+                "ablation-2d|3d|hybrid"
+            )
+        path = weights_path(runs, name)
+        if not path.is_file():
+            raise ValueError(f"--models: {path}: final weights of run {name!r} not found")
+        result[name] = path
+    return dict(sorted(result.items()))
+
+
+def network_def_of(name: str, runs: Path, bundle: Path) -> dict[str, Any]:
+    """The MONAI config dict of run ``name``'s network: ``RUNS/<name>/network_def.json``, else the bundle's."""
+    from monai.bundle import ConfigParser
+
+    own = runs / name / NETWORK_DEF_FILE
+    if own.is_file():
+        network_def = json.loads(own.read_text())
+        if not isinstance(network_def, dict) or "_target_" not in network_def:
+            raise ValueError(f"{own}: expected a config dict with '_target_', got {network_def!r}")
+        return network_def
+    family = family_of(name)
+    config = "dynunet.json" if family == "dynunet" else "inference.json"
+    network_def = dict(ConfigParser.load_config_file(str(bundle / "configs" / config))["network_def"])
+    if family == "ablation":
+        network_def.update(fcm=False, conv_mode=RUN_NAME.match(name)["mode"])
+    return network_def
+
+
+def build_network(network_def: Mapping[str, Any], weights: Path) -> Any:
+    """Instantiates ``network_def`` and loads ``weights`` into it (eval mode, CPU)."""
+    from monai.bundle import ConfigParser
+
+    from cmb_kd.inference import load_network_weights
+
+    network = ConfigParser({"network_def": dict(network_def)}).get_parsed_content("network_def")
+    return load_network_weights(network, weights)
+
+
+def format_mean_sd(values: Sequence[float], *, percent: bool) -> str:
+    """``mean ± sd`` of per-seed values (sample sd), one decimal in percent or two otherwise.
+
+    One value is shown alone; ``n/a`` when there is none or any is undefined (nan: no reference lesion or no
+    prediction for that seed).
+    """
+    if not values or any(math.isnan(v) for v in values):
+        return "n/a"
+    scale, digits = (100.0, 1) if percent else (1.0, 2)
+    mean = statistics.fmean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
+
+
+def seed_runs(family: str, names: Sequence[str]) -> list[str]:
+    """The runs ``{family}-sN`` among ``names``, in seed order."""
+    seeds = [(int(m["seed"]), n) for n in names if (m := RUN_NAME.match(n)) and m["family"] == family]
+    return [name for _, name in sorted(seeds)]
+
+
+def _factor_label(factor: str) -> str:
+    return "HR" if factor == HR else f"×{factor}"
+
+
+def _cells(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], runs: Sequence[str], factor: str) -> list[str]:
+    return [format_mean_sd([summaries[r][factor][key] for r in runs], percent=pc) for key, _, pc in METRICS]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _cohort_line(split: str, n_subjects: Mapping[str, int], n_ref: Mapping[str, int]) -> str:
+    parts = [
+        f"{_factor_label(f)}: {_plural(n_subjects[f], 'subject')}, {_plural(n_ref[f], 'reference lesion')}"
+        for f in n_subjects
+    ]
+    return f"Split `{split}`; " + "; ".join(parts) + "."
+
+
+def format_main_table(
+    summaries: Mapping[str, Mapping[str, Mapping[str, float]]],
+    factors: Sequence[int],
+    *,
+    split: str,
+    n_subjects: Mapping[str, int],
+    n_ref: Mapping[str, int],
+) -> str:
+    """The main results table in Markdown (the PLKD paper's format).
+
+    Args:
+        summaries: run name to factor key (``"4"``, or ``"hr"`` for the teacher) to the pooled metrics of
+            :func:`summarize_lesion_counts`.
+        factors: the column groups, in order.
+        split: the datalist list evaluated, for the line under the table.
+        n_subjects: factor key to the number of subjects.
+        n_ref: factor key to the number of reference lesions.
+
+    Returns:
+        The table, a line with the cohort and, when some rows have no run, a line listing them.
+    """
+    header = ["Method"] + [f"×{f} {title}" for f in factors for _, title, _ in METRICS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    missing = []
+    for family, label in MAIN_ROWS:
+        if family == "teacher":
+            runs, keys, name = (["teacher"] if "teacher" in summaries else []), [HR] * len(factors), "teacher"
+        else:
+            runs, keys, name = seed_runs(family, list(summaries)), [str(f) for f in factors], f"{family}-sN"
+        if not runs:
+            missing.append(f"{label} (`{name}`)")
+            continue
+        if family != "teacher":
+            label += f" ({_plural(len(runs), 'seed')})"
+        lines.append("| " + " | ".join([label] + [c for key in keys for c in _cells(summaries, runs, key)]) + " |")
+    lines += ["", _cohort_line(split, n_subjects, n_ref)]
+    lines.append(
+        "Students: mean ± sd over the seeds; the teacher segments the HR scans (same value in every column); "
+        "TPR, PPV, F1 and Dice in percent, FP_avg in false positives per subject."
+    )
+    if missing:
+        lines.append("Not shown (no evaluated run): " + ", ".join(missing) + ".")
+    return "\n".join(lines)
+
+
+def format_ablation_table(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], factors: Sequence[int]) -> str:
+    """The ×4 ablation table in Markdown (the paper's Table 4): one row per run of ``ABLATION_ROWS``."""
+    if ABLATION_FACTOR not in factors:
+        return f"Not evaluated: the ablation is at ×{ABLATION_FACTOR}, not among the factors {list(factors)}."
+    header = ["Model"] + [title for _, title, _ in METRICS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    missing = []
+    for run, label in ABLATION_ROWS:
+        if run in summaries:
+            lines.append("| " + " | ".join([label] + _cells(summaries, [run], str(ABLATION_FACTOR))) + " |")
+        else:
+            missing.append(f"{label} (`{run}`)")
+    lines += ["", f"×{ABLATION_FACTOR} thick slices, one seed (0) per row; no FCM in the 2D, 3D and 2D+3D rows."]
+    if missing:
+        lines.append("Not shown (no evaluated run): " + ", ".join(missing) + ".")
+    return "\n".join(lines)
+
+
+def marker(name: str, end: str) -> str:
+    """The Markdown comment ``<!-- results:NAME:start -->`` (``end`` is ``"start"`` or ``"end"``)."""
+    return f"<!-- results:{name}:{end} -->"
+
+
+def replace_between_markers(text: str, name: str, content: str, *, source: str | os.PathLike) -> str:
+    """``text`` with what lies between the ``name`` markers replaced by ``content`` (markers kept).
+
+    Raises:
+        ValueError: naming ``source`` when a marker is missing, repeated, or the end comes before the start.
+    """
+    start, end = marker(name, "start"), marker(name, "end")
+    for tag in (start, end):
+        if text.count(tag) != 1:
+            found = "missing" if tag not in text else f"found {text.count(tag)} times"
+            raise ValueError(f"{source}: marker {tag} {found}; expected it exactly once")
+    head, rest = text.split(start)
+    if end not in rest:
+        raise ValueError(f"{source}: marker {end} comes before {start}")
+    tail = rest.split(end)[1]
+    return f"{head}{start}\n{content.strip()}\n{end}{tail}"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Writes ``text`` to a temporary file beside ``path`` and renames it into place."""
+    handle = tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False, encoding="utf-8"
+    )
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _json_number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _load_label(path: Path, prepared: Any) -> Any:
+    import nibabel as nib
+    import numpy as np
+
+    image = nib.load(path)
+    label = np.asanyarray(image.dataobj)
+    label = label.reshape(label.shape[:3]) if label.ndim == 4 and label.shape[3] == 1 else label
+    if label.shape != prepared.input_shape or not np.allclose(image.affine, prepared.input_affine, atol=1e-3):
+        raise ValueError(
+            f"{path}: reference of shape {label.shape} is not on the scan's grid (shape {prepared.input_shape} and "
+            "the same affine expected)"
+        )
+    return label
+
+
+def _check_cohort(parser: argparse.ArgumentParser, cohort: Path, split: str, factors: Sequence[int]) -> list[dict]:
+    datalist = cohort / "datalist.json"
+    if not cohort.is_dir():
+        parser.error(f"--cohort: {cohort}: folder not found; expected a cohort written by 'cmb-kd synth'")
+    if not datalist.is_file():
+        parser.error(f"--cohort: {datalist}: not found; expected a cohort written by 'cmb-kd synth'")
+    try:
+        lists = json.loads(datalist.read_text())
+    except json.JSONDecodeError as err:
+        parser.error(f"--cohort: {datalist}: not JSON ({err})")
+    entries = lists.get(split) if isinstance(lists, dict) else None
+    if not entries or not isinstance(entries, list):
+        available = sorted(k for k, v in lists.items() if isinstance(v, list) and v) if isinstance(lists, dict) else []
+        parser.error(f"--split: {datalist} has no non-empty list {split!r}; expected one of {available}")
+    keys = ["image", "label"] + [f"{kind}_lr_x{f}" for f in factors for kind in ("image", "label")]
+    for index, entry in enumerate(entries):
+        for key in keys:
+            if key not in entry:
+                parser.error(f"--factors: {datalist}: {split}[{index}] has no key {key!r}")
+            if not (cohort / entry[key]).is_file():
+                parser.error(f"--cohort: {cohort / entry[key]}: not found ({split}[{index}][{key!r}])")
+    return entries
+
+
+def _check_docs(parser: argparse.ArgumentParser, paths: Sequence[Path]) -> None:
+    for path in paths:
+        if not path.is_file():
+            parser.error(f"--write-docs: {path}: file not found")
+        text = path.read_text(encoding="utf-8")
+        for name in MARKERS:
+            try:
+                replace_between_markers(text, name, "", source=path)
+            except ValueError as err:
+                parser.error(f"--write-docs: {err}")
+
+
+def evaluate(
+    cohort: Path,
+    entries: Sequence[Mapping[str, Any]],
+    factors: Sequence[int],
+    detector: Any,
+    networks: Mapping[str, Any],
+) -> tuple[dict[str, dict[str, list[tuple[str, Any]]]], dict[str, list[int]]]:
+    """Runs every network on every scan of ``entries``: one :meth:`CMBDetector.prepare` per scan, one
+    :meth:`CMBDetector.segment` per network.
+
+    Args:
+        cohort: the cohort folder (the datalist's paths are relative to it).
+        entries: the datalist entries to evaluate.
+        factors: the thick-slice factors; every network but the teacher runs on ``image_lr_xF``.
+        detector: the :class:`CMBDetector` that prepares the scans.
+        networks: run name to its network; ``"teacher"`` runs on the HR ``image``.
+
+    Returns:
+        Run name to factor key (``"hr"`` for the teacher) to ``(subject, LesionCounts)`` per subject, and factor key
+        to the number of reference lesions of each subject.
+
+    Raises:
+        ValueError: naming the scan that cannot be read or segmented, or whose reference is on another grid.
+    """
+    from cmb_kd.inference import InputError
+    from cmb_kd.metrics import compute_lesion_counts
+
+    counts: dict[str, dict[str, list[tuple[str, Any]]]] = {name: {} for name in networks}
+    n_ref: dict[str, list[int]] = {}
+    students = [name for name in networks if name != "teacher"]
+    jobs = [(HR, "image", "label", ["teacher"])] if "teacher" in networks else []
+    if students:
+        jobs += [(str(f), f"image_lr_x{f}", f"label_lr_x{f}", students) for f in factors]
+    for number, entry in enumerate(entries, start=1):
+        subject = str(entry.get("subject", Path(entry["image"]).parent.name))
+        for factor, image_key, label_key, names in jobs:
+            start = time.perf_counter()
+            scan = cohort / entry[image_key]
+            try:
+                prepared = detector.prepare(scan)
+            except (InputError, ValueError) as err:
+                raise ValueError(f"{scan}: {err}") from err
+            label = _load_label(cohort / entry[label_key], prepared)
+            n_ref.setdefault(factor, []).append(compute_lesion_counts(label, label).n_ref)
+            line = f"[{number}/{len(entries)}] {subject} {_factor_label(factor)}: {len(prepared.candidates)} candidates"
+            for name in names:
+                found = compute_lesion_counts(detector.segment(prepared, network=networks[name]).mask, label)
+                counts[name].setdefault(factor, []).append((subject, found))
+                line += f"; {name} {found.tp} TP {found.fp} FP {found.fn} FN"
+            _progress(f"{line} ({time.perf_counter() - start:.0f} s)")
+    return counts, n_ref
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cohort", type=Path, required=True, help="cohort folder written by cmb-kd synth")
+    parser.add_argument("--runs", type=Path, default=Path("runs/models"), help="folder of the trained runs")
+    parser.add_argument("--split", default="test", help="datalist list to evaluate (default: test)")
+    parser.add_argument("--factors", nargs="+", type=int, default=[2, 4, 8], help="thick-slice factors")
+    parser.add_argument("--models", nargs="+", default=None, help="runs to evaluate (default: all with weights)")
+    parser.add_argument("--bundle", type=Path, default=BUNDLE, help="bundle whose inference.json builds the detector")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="folder for metrics.json")
+    parser.add_argument(
+        "--screening",
+        action="store_true",
+        help="add the screening FCN (RUNS/screening/models/screening.pt) to stage 1; off by default, as in the bundle",
+    )
+    parser.add_argument(
+        "--write-docs", nargs="+", type=Path, default=[], help="Markdown files whose results markers are replaced"
+    )
+    args = parser.parse_args(argv)
+
+    factors = list(dict.fromkeys(args.factors))
+    if any(f < 2 for f in factors):
+        parser.error(f"--factors: expected thick-slice factors >= 2, got {args.factors}")
+    entries = _check_cohort(parser, args.cohort, args.split, factors)
+    if not args.runs.is_dir():
+        parser.error(f"--runs: {args.runs}: folder not found; expected the runs of scripts/train_models.py")
+    try:
+        runs = find_runs(args.runs, args.models)
+    except ValueError as err:
+        parser.error(str(err))
+    if not runs:
+        parser.error(
+            f"--runs: {args.runs}: no run with final weights found; expected e.g. plkd-s0/models/model.pt or "
+            "teacher/models/teacher.pt (train them with scripts/train_models.py)"
+        )
+    _check_docs(parser, args.write_docs)
+    screening = args.runs / "screening" / "models" / "screening.pt"
+    if args.screening and not screening.is_file():
+        parser.error(f"--screening: {screening}: not found; expected the weights of the 'screening' run")
+    use_screening = bool(args.screening)
+
+    from cmb_kd.inference import CMBDetector
+    from cmb_kd.metrics import summarize_lesion_counts
+
+    try:
+        networks = {
+            name: build_network(network_def_of(name, args.runs, args.bundle), path) for name, path in runs.items()
+        }
+        first = next(iter(runs))
+        overrides: dict[str, Any] = {
+            "network_def": network_def_of(first, args.runs, args.bundle),
+            "model_path": str(runs[first]),
+            "use_screening": use_screening,
+            "screening_path": str(screening),
+        }
+        detector = CMBDetector.from_bundle(args.bundle, args.device, overrides=overrides)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    _progress(
+        f"{len(entries)} subject(s) of {args.cohort} ({args.split}), factors {factors}, runs {list(runs)}, "
+        f"screening: {screening if use_screening else 'none'}"
+    )
+
+    try:
+        counts, n_ref_rows = evaluate(args.cohort, entries, factors, detector, networks)
+    except ValueError as err:
+        parser.error(str(err))
+    summaries = {
+        name: {factor: summarize_lesion_counts([c for _, c in rows]) for factor, rows in by_factor.items()}
+        for name, by_factor in counts.items()
+    }
+    n_subjects = {factor: len(rows) for factor, rows in n_ref_rows.items()}
+    n_ref = {factor: sum(rows) for factor, rows in n_ref_rows.items()}
+    main_table = format_main_table(summaries, factors, split=args.split, n_subjects=n_subjects, n_ref=n_ref)
+    ablation_table = format_ablation_table(summaries, factors)
+
+    record = {
+        "cohort": str(args.cohort),
+        "split": args.split,
+        "factors": factors,
+        "bundle": str(args.bundle),
+        "screening": str(screening) if use_screening else None,
+        "matching": {"connectivity": 26, "max_distance_mm": None},
+        "n_subjects": n_subjects,
+        "n_ref": n_ref,
+        "runs": {
+            name: {
+                "weights": str(runs[name]),
+                "factors": {
+                    factor: {
+                        "metrics": {k: _json_number(v) for k, v in summaries[name][factor].items()},
+                        "subjects": [{"subject": subject, **dataclasses.asdict(c)} for subject, c in rows],
+                    }
+                    for factor, rows in by_factor.items()
+                },
+            }
+            for name, by_factor in counts.items()
+        },
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_atomic(args.out / "metrics.json", json.dumps(record, indent=1, allow_nan=False) + "\n")
+    print(f"{main_table}\n\n{ablation_table}")
+    _progress(f"wrote {args.out / 'metrics.json'}")
+    tables = {"table": main_table, "ablation": ablation_table}
+    for path in args.write_docs:
+        text = path.read_text(encoding="utf-8")
+        for name in MARKERS:
+            text = replace_between_markers(text, name, tables[name], source=path)
+        write_atomic(path, text)
+        _progress(f"wrote the tables into {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

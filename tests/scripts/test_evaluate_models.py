@@ -1,0 +1,217 @@
+"""Tests of scripts/evaluate_models.py: table formatting, marker replacement, and one tiny end-to-end run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from monai.bundle import ConfigParser
+
+from cmb_kd.networks import E2UNet
+from cmb_kd.synth import SynthConfig, write_cohort
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = importlib.util.spec_from_file_location("evaluate_models", ROOT / "scripts" / "evaluate_models.py")
+evaluate_models = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(evaluate_models)
+
+TINY_E2UNET = {
+    "_target_": "cmb_kd.networks.E2UNet",
+    "spatial_dims": 3,
+    "in_channels": 1,
+    "out_channels": 1,
+    "channels": [4, 8, 16, 32, 64],
+}
+DOC = """# Results
+
+Intro.
+
+<!-- results:table:start -->
+old main table
+<!-- results:table:end -->
+
+Between.
+
+<!-- results:ablation:start -->
+<!-- results:ablation:end -->
+Outro.
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "percent", "expected"),
+    [
+        ([0.812], True, "81.2"),
+        ([0.8, 0.85, 0.9], True, "85.0 ± 5.0"),
+        ([1.0, 2.0, 3.0], False, "2.00 ± 1.00"),
+        ([0.25], False, "0.25"),
+        ([0.5, math.nan], True, "n/a"),
+        ([], True, "n/a"),
+    ],
+)
+def test_format_mean_sd(values: list[float], percent: bool, expected: str) -> None:
+    assert evaluate_models.format_mean_sd(values, percent=percent) == expected
+
+
+def test_replace_between_markers_keeps_the_rest_and_is_idempotent() -> None:
+    once = evaluate_models.replace_between_markers(DOC, "table", "| a |\n|---|", source="doc.md")
+    assert "old main table" not in once
+    assert "<!-- results:table:start -->\n| a |\n|---|\n<!-- results:table:end -->" in once
+    assert once.startswith("# Results\n\nIntro.\n\n") and once.endswith("Between.\n\n" + DOC.split("Between.\n\n")[1])
+    assert evaluate_models.replace_between_markers(once, "table", "| a |\n|---|", source="doc.md") == once
+    both = evaluate_models.replace_between_markers(once, "ablation", "x", source="doc.md")
+    assert "<!-- results:ablation:start -->\nx\n<!-- results:ablation:end -->\nOutro.\n" in both
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("no markers", r"notes\.md: marker <!-- results:table:start --> missing"),
+        ("<!-- results:table:start -->\n", r"notes\.md: marker <!-- results:table:end --> missing"),
+        ("<!-- results:table:end --><!-- results:table:start -->", "comes before"),
+        ("<!-- results:table:start -->" * 2 + "<!-- results:table:end -->", "found 2 times"),
+    ],
+)
+def test_replace_between_markers_bad_markers(text: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        evaluate_models.replace_between_markers(text, "table", "x", source="notes.md")
+
+
+def _summary(value: float) -> dict[str, float]:
+    return {"tpr": value, "ppv": value, "fp_avg": 2 * value, "f1": value, "dice": value}
+
+
+def test_tables_average_over_seeds_and_list_missing_rows() -> None:
+    summaries = {
+        "teacher": {"hr": _summary(0.9)},
+        "plkd-s0": {"4": _summary(0.7)},
+        "plkd-s1": {"4": _summary(0.8)},
+        "plkd-s2": {"4": _summary(0.9)},
+        "nokd-s0": {"4": _summary(0.5)},
+    }
+    table = evaluate_models.format_main_table(
+        summaries, [4], split="test", n_subjects={"hr": 3, "4": 3}, n_ref={"hr": 12, "4": 10}
+    )
+    rows = table.splitlines()
+    assert rows[0].startswith("| Method | ×4 TPR (%) | ×4 PPV (%) | ×4 FP_avg | ×4 F1 (%) | ×4 Dice (%) |")
+    assert "| Teacher on HR (upper bound) | 90.0 | 90.0 | 1.80 | 90.0 | 90.0 |" in rows
+    assert "| PLKD student (E²U-Net) (3 seeds) | 80.0 ± 10.0 | 80.0 ± 10.0 | 1.60 ± 0.20 |" in table
+    assert "| No-KD student (1 seed) | 50.0 |" in table
+    assert "×4: 3 subjects, 10 reference lesions" in table and "HR: 3 subjects, 12 reference lesions" in table
+    assert "Direct KD student (`direct-sN`)" in table and "DynUNet (nnU-Net), no KD (`dynunet-sN`)" in table
+    ablation = evaluate_models.format_ablation_table(summaries, [2, 4])
+    assert "| +FCM | 50.0 | 50.0 | 1.00 | 50.0 | 50.0 |" in ablation and "| +PLKD | 70.0 |" in ablation
+    assert "2D (`ablation-2d`)" in ablation and "+KD (`direct-s0`)" in ablation
+    assert "not among the factors" in evaluate_models.format_ablation_table(summaries, [2])
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "weights"),
+    [
+        ("teacher", "teacher", "teacher/models/teacher.pt"),
+        ("plkd-s12", "plkd", "plkd-s12/models/model.pt"),
+        ("dynunet-s0", "dynunet", "dynunet-s0/models/dynunet.pt"),
+        ("ablation-hybrid", "ablation", "ablation-hybrid/models/model.pt"),
+        ("screening", None, "screening/models/model.pt"),
+        ("plkd", None, "plkd/models/model.pt"),
+    ],
+)
+def test_run_names(name: str, family: str | None, weights: str) -> None:
+    assert evaluate_models.family_of(name) == family
+    assert evaluate_models.weights_path(Path("runs"), name) == Path("runs") / weights
+
+
+def test_default_network_defs_follow_the_bundle(tmp_path) -> None:
+    bundle = ROOT / "bundles" / "cmb_lr_mri_segmentation"
+    ablation = evaluate_models.network_def_of("ablation-2d", tmp_path, bundle)
+    assert ablation["_target_"] == "cmb_kd.networks.E2UNet" and ablation["fcm"] is False
+    assert ablation["conv_mode"] == "2d"
+    assert evaluate_models.network_def_of("dynunet-s1", tmp_path, bundle)["_target_"] == "DynUNet"
+    (tmp_path / "plkd-s0").mkdir()
+    (tmp_path / "plkd-s0" / "network_def.json").write_text(json.dumps(TINY_E2UNET))
+    assert evaluate_models.network_def_of("plkd-s0", tmp_path, bundle) == TINY_E2UNET
+
+
+@pytest.fixture(scope="session")
+def tiny_setup(tmp_path_factory):
+    """A 2-subject cohort (both in ``test``), a bundle copy on a 2 mm working grid, and three tiny E²U-Net runs."""
+    root = tmp_path_factory.mktemp("evaluate_models")
+    cohort = root / "cohort"
+    datalist = write_cohort(
+        cohort, 2, 0, config=SynthConfig(shape=(96, 112, 88), spacing=2.0, cmb_p_zero=0.0), progress=False
+    )
+    lists = json.loads(datalist.read_text())
+    lists["test"] = lists["training"] + lists["validation"] + lists["test"]
+    datalist.write_text(json.dumps(lists))
+    bundle = root / "bundle"
+    (bundle / "configs").mkdir(parents=True)
+    for config in ("inference.json", "dynunet.json"):
+        content = ConfigParser.load_config_file(str(ROOT / "bundles" / "cmb_lr_mri_segmentation" / "configs" / config))
+        if config == "inference.json":
+            content["working_spacing"] = 2.0
+            content["candidate_detector"]["max_candidates"] = 20
+        (bundle / "configs" / config).write_text(json.dumps(content))
+    runs = root / "runs"
+    for name, filename in [("plkd-s0", "model.pt"), ("nokd-s0", "model.pt"), ("teacher", "teacher.pt")]:
+        (runs / name / "models").mkdir(parents=True)
+        torch.manual_seed(len(name))
+        network = E2UNet(3, 1, 1, channels=TINY_E2UNET["channels"])
+        torch.save(network.state_dict(), runs / name / "models" / filename)
+        (runs / name / "network_def.json").write_text(json.dumps(TINY_E2UNET))
+    (runs / "direct-s0").mkdir()  # no final weights: not a run to evaluate
+    return cohort, bundle, runs
+
+
+def test_end_to_end_on_a_tiny_cohort(tiny_setup, tmp_path, capsys) -> None:
+    cohort, bundle, runs = tiny_setup
+    doc = tmp_path / "results.md"
+    doc.write_text(DOC)
+    out = tmp_path / "out"
+    argv = ["--cohort", str(cohort), "--runs", str(runs), "--bundle", str(bundle), "--factors", "4"]
+    assert evaluate_models.main([*argv, "--out", str(out), "--write-docs", str(doc)]) == 0
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["split"] == "test" and record["factors"] == [4] and record["screening"] is None
+    assert record["n_subjects"] == {"hr": 2, "4": 2}
+    assert set(record["n_ref"]) == {"hr", "4"} and record["n_ref"]["4"] > 0
+    assert set(record["runs"]) == {"nokd-s0", "plkd-s0", "teacher"}
+    assert set(record["runs"]["teacher"]["factors"]) == {"hr"}
+    for name in ("nokd-s0", "plkd-s0"):
+        factor = record["runs"][name]["factors"]["4"]
+        assert [row["subject"] for row in factor["subjects"]] == ["sub-001", "sub-002"]
+        assert sum(row["tp"] + row["fn"] for row in factor["subjects"]) == record["n_ref"]["4"]
+        metrics = factor["metrics"]
+        assert metrics["n_subjects"] == 2 and metrics["n_ref"] == record["n_ref"]["4"]
+        for key in ("tpr", "fp_avg", "f1", "dice"):
+            assert math.isfinite(metrics[key]), (name, key, metrics[key])
+    printed = capsys.readouterr()
+    assert "| PLKD student (E²U-Net) (1 seed) |" in printed.out and "| +FCM |" in printed.out
+    assert "[2/2] sub-002 ×4" in printed.err
+    text = doc.read_text()
+    assert "old main table" not in text and "| Teacher on HR (upper bound) |" in text
+    assert "| +PLKD |" in text and text.endswith("<!-- results:ablation:end -->\nOutro.\n")
+
+
+def test_bad_input_exits_with_a_message(tiny_setup, tmp_path, capsys) -> None:
+    cohort, bundle, runs = tiny_setup
+    cases = [
+        (["--cohort", str(tmp_path / "none")], "none: folder not found"),
+        (["--cohort", str(tmp_path)], "datalist.json: not found"),
+        (["--cohort", str(cohort), "--split", "holdout"], "no non-empty list 'holdout'"),
+        (["--cohort", str(cohort), "--factors", "3"], "has no key 'image_lr_x3'"),
+        (["--cohort", str(cohort), "--runs", str(tmp_path)], "no run with final weights found"),
+        (["--cohort", str(cohort), "--runs", str(runs), "--models", "direct-s0"], "final weights of run 'direct-s0'"),
+        (["--cohort", str(cohort), "--runs", str(runs), "--models", "student"], "unknown run 'student'"),
+        (
+            ["--cohort", str(cohort), "--runs", str(runs), "--write-docs", str(cohort / "datalist.json")],
+            "marker <!-- results:table:start --> missing",
+        ),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            evaluate_models.main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err, argv
