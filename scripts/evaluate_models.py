@@ -20,8 +20,9 @@ Writes ``OUT/metrics.json`` (per run and factor, ``"hr"`` for the teacher: per-s
 per factor: number of subjects and reference lesions) and prints two Markdown tables: the main table (rows Teacher,
 PLKD, Direct KD, No-KD, DynUNet; for students the mean ± sd over the seeds present) and the ×4 ablation table (the
 paper's Table 4). ``--write-docs`` replaces the text between ``<!-- results:table:start -->`` and
-``<!-- results:table:end -->`` and between ``<!-- results:ablation:start -->`` and ``<!-- results:ablation:end -->``
-in each given file.
+``<!-- results:table:end -->``, between ``<!-- results:ablation:start -->`` and ``<!-- results:ablation:end -->``
+and between ``<!-- results:walltime:start -->`` and ``<!-- results:walltime:end -->`` (training wall time per
+run from ``RUNS/<name>/wall_time.json``) in each given file.
 
 Usage: python scripts/evaluate_models.py --cohort data/cohort [--runs runs/models] [--split test] [--factors 2 4 8]
            [--models plkd-s0 teacher ...] [--bundle PATH] [--device cpu] [--out results] [--screening]
@@ -73,7 +74,7 @@ ABLATION_ROWS: tuple[tuple[str, str], ...] = (
     ("plkd-s0", "+PLKD"),
 )
 """Rows of the ablation table (paper's Table 4), each one run at ×4: run name, label."""
-MARKERS = ("table", "ablation")
+MARKERS = ("table", "ablation", "walltime")
 """Names of the marker pairs ``<!-- results:NAME:start -->`` / ``<!-- results:NAME:end -->`` of --write-docs."""
 RUN_NAME = re.compile(
     r"^(?:(?P<family>plkd|nokd|direct|dynunet)-s(?P<seed>\d+)|ablation-(?P<mode>2d|3d|hybrid)|teacher)$"
@@ -254,6 +255,22 @@ def format_ablation_table(summaries: Mapping[str, Mapping[str, Mapping[str, floa
     lines += ["", f"×{ABLATION_FACTOR} thick slices, one seed (0) per row; no FCM in the 2D, 3D and 2D+3D rows."]
     if missing:
         lines.append("Not shown (no evaluated run): " + ", ".join(missing) + ".")
+    return "\n".join(lines)
+
+
+def wall_time_table(runs_dir: Path, names: Sequence[str]) -> str:
+    """Markdown table of the training wall time of ``names`` from ``RUNS/<name>/wall_time.json``.
+
+    Runs without the file (trained elsewhere) are listed as "not recorded".
+    """
+    lines = ["| Run | Wall time (min) | Invocations (resumed runs count each start) |", "|---|---|---|"]
+    for name in names:
+        path = runs_dir / name / "wall_time.json"
+        if not path.is_file():
+            lines.append(f"| {name} | not recorded | |")
+            continue
+        record = json.loads(path.read_text())
+        lines.append(f"| {name} | {record['seconds'] / 60:.1f} | {len(record['invocations'])} |")
     return "\n".join(lines)
 
 
@@ -509,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_atomic(args.out / "metrics.json", json.dumps(record, indent=1, allow_nan=False) + "\n")
     print(f"{main_table}\n\n{ablation_table}")
     _progress(f"wrote {args.out / 'metrics.json'}")
-    tables = {"table": main_table, "ablation": ablation_table}
+    tables = {"table": main_table, "ablation": ablation_table, "walltime": wall_time_table(args.runs, list(runs))}
     for path in args.write_docs:
         text = path.read_text(encoding="utf-8")
         for name in MARKERS:

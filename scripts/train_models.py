@@ -16,11 +16,12 @@ Runs (``--only`` picks some, in this order; ``SEED`` from ``--seeds``):
   convolutions, no transfer, seed 0 (the paper's Table 4; +FCM is ``nokd-s0``, +KD ``direct-s0``, +PLKD
   ``plkd-s0``).
 
-Every student run has the same budget: ``--epochs`` epochs of ``--num-samples`` patches per training subject
-(PLKD splits them into four equal stages).
+Every student run (and the screening FCN) has the same budget: ``--epochs`` epochs of 4 patches per training
+subject (PLKD splits them into four equal stages); the teacher, which every transfer run learns from, gets
+``--teacher-epochs``.
 
 Usage: python scripts/train_models.py --cohort data/cohort [--runs runs/models] [--only teacher plkd-s0]
-           [--seeds 0 1 2] [--epochs 20] [--device cpu] [--dry-run]
+           [--seeds 0 1 2] [--epochs 16] [--teacher-epochs 32] [--device cpu] [--dry-run]
 """
 
 from __future__ import annotations
@@ -65,12 +66,12 @@ def student(name: str, mode: str, seed: int, epochs: int, network: dict[str, obj
     return Run(name, ("train.json", "distill_plkd.json"), "model.pt", overrides, needs_teacher=True)
 
 
-def plan(seeds: list[int], epochs: int) -> list[Run]:
+def plan(seeds: list[int], epochs: int, teacher_epochs: int) -> list[Run]:
     """Every run, in the order they are trained."""
     if epochs % 4:
         raise ValueError(f"--epochs: expected a multiple of 4 (four PLKD stages), got {epochs}")
     runs = [
-        Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": epochs}),
+        Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": teacher_epochs}),
         Run("screening", ("train.json", "screening.json"), "screening.pt", {"max_epochs": epochs}),
     ]
     for seed in seeds:
@@ -120,7 +121,8 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/models"), help="folder of the runs")
     parser.add_argument("--only", nargs="+", default=None, help="names of the runs to do (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="training seeds of the students")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs of every run (a multiple of 4)")
+    parser.add_argument("--epochs", type=int, default=16, help="epochs of every student run (a multiple of 4)")
+    parser.add_argument("--teacher-epochs", type=int, default=32, help="epochs of the HR teacher")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args()
@@ -128,7 +130,7 @@ def main() -> None:
     datalist = args.cohort / "datalist.json"
     if not datalist.is_file():
         parser.error(f"{datalist}: not found; expected a cohort written by 'cmb-kd synth'")
-    runs = plan(args.seeds, args.epochs)
+    runs = plan(args.seeds, args.epochs, args.teacher_epochs)
     if args.only:
         unknown = sorted(set(args.only) - {r.name for r in runs})
         if unknown:

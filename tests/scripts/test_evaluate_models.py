@@ -36,6 +36,9 @@ old main table
 
 Between.
 
+<!-- results:walltime:start -->
+<!-- results:walltime:end -->
+
 <!-- results:ablation:start -->
 <!-- results:ablation:end -->
 Outro.
@@ -193,6 +196,15 @@ def test_end_to_end_on_a_tiny_cohort(tiny_setup, tmp_path, capsys) -> None:
     text = doc.read_text()
     assert "old main table" not in text and "| Teacher on HR (upper bound) |" in text
     assert "| +PLKD |" in text and text.endswith("<!-- results:ablation:end -->\nOutro.\n")
+    assert "| plkd-s0 | not recorded | |" in text  # the fake runs were not trained by train_models.py
+
+
+def test_wall_time_table(tmp_path) -> None:
+    (tmp_path / "teacher").mkdir()
+    record = {"invocations": [{"seconds": 600.0, "finished": False}, {"seconds": 300.0, "finished": True}]}
+    (tmp_path / "teacher" / "wall_time.json").write_text(json.dumps({**record, "seconds": 900.0}))
+    table = evaluate_models.wall_time_table(tmp_path, ["teacher", "plkd-s0"])
+    assert table.splitlines()[2:] == ["| teacher | 15.0 | 2 |", "| plkd-s0 | not recorded | |"]
 
 
 def test_bad_input_exits_with_a_message(tiny_setup, tmp_path, capsys) -> None:
