@@ -1,14 +1,14 @@
 """Stage-1 candidate sensitivity, count and speed per source on native thick-slice (×4) synthetic subjects.
 
 Usage: python benchmarks/bench_candidates.py [--subjects 10] [--seed 1000] [--factor 4] [--hit-mm 3]
-[--brain {true,skullstrip}] [--screening MODEL.pt]
+[--brain {true,skullstrip}] [--grow-mm 2] [--screening MODEL.pt]
 
 Each subject is simulated on the default HR grid; the detector runs on ``subject.lr["x4"]`` (native thick
 slices, 1×1×4 mm). The brain mask is the simulator's true LR brain mask (``--brain true``, the default: an upper
 bound) or, with ``--brain skullstrip``, :class:`~cmb_kd.transforms.SkullStrip` run on the LR magnitude on its own
-grid as inference runs it (the footer gives its mean Dice against the true LR mask and its time, not counted in
-the rows). FRST and threshold + morphology see the LR magnitude itself (the relative darkening of threshold +
-morphology needs positive intensities).
+grid as inference runs it, grown by ``--grow-mm`` (2 mm, as the bundle does; the footer gives its mean Dice
+against the true LR mask and its time, not counted in the rows). FRST and threshold + morphology see the LR
+magnitude itself (the relative darkening of threshold + morphology needs positive intensities).
 
 With ``--screening``, a state dict of ``ScreeningFCN(spatial_dims=3, in_channels=1, out_channels=1)`` (the
 bundle's ``models/screening.pt``, loaded with :func:`~cmb_kd.inference.load_network_weights`), the FCN's sigmoid
@@ -203,6 +203,9 @@ def main() -> None:
     parser.add_argument("--factor", type=int, default=4, help="thick-slice factor of the LR acquisition")
     parser.add_argument("--hit-mm", type=float, default=3.0, help="hit distance from a CMB's label voxels, mm")
     parser.add_argument(
+        "--grow-mm", type=float, default=2.0, help="growth of the skull-stripped mask, mm (the bundle uses 2)"
+    )
+    parser.add_argument(
         "--brain",
         choices=("true", "skullstrip"),
         default="true",
@@ -235,7 +238,7 @@ def main() -> None:
         fcn_detectors = {name: CandidateDetector(**kwargs) for name, kwargs in SCREENING_CONFIGS.items()}
     tallies = {name: Tally() for name in [*detectors, *fcn_detectors]}
     standardise = BrainStandardisation()
-    strip = SkullStrip() if args.brain == "skullstrip" else None
+    strip = SkullStrip(grow_mm=args.grow_mm) if args.brain == "skullstrip" else None
     simulate_seconds, strip_seconds, strip_dice, fcn_seconds = [], [], [], []
     for seed in range(args.seed, args.seed + args.subjects):
         start = time.perf_counter()
@@ -272,7 +275,7 @@ def main() -> None:
         brain_note = "true brain mask"
     else:
         brain_note = (
-            "brain mask by SkullStrip on the LR scan (Dice vs the true LR brain mask: "
+            f"brain mask by SkullStrip(grow_mm={args.grow_mm:g}) on the LR scan (Dice vs the true LR brain mask: "
             f"mean {np.mean(strip_dice):.3f}, min {min(strip_dice):.3f}; {np.mean(strip_seconds):.1f} s per subject, "
             "the first with ITK's filter loading, not counted)"
         )

@@ -6,7 +6,7 @@ writes, and plots per iteration: the teacher's supervised loss, and the student'
 terms with the curriculum stage boundaries.
 
 Usage: python scripts/plot_training.py --teacher-log teacher.log --student-log plkd.log
-           [--output docs/images/training_curves.png] [--smooth 5]
+           [--output docs/images/training_curves.png] [--smooth 5] [--title TEXT]
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ def smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
-def plot(teacher_log: str | Path, student_log: str | Path, output: str | Path, window: int = 5) -> Path:
+def plot(
+    teacher_log: str | Path, student_log: str | Path, output: str | Path, window: int = 5, title: str = ""
+) -> Path:
     """Write the two-panel figure (teacher, student) to ``output`` and return its path."""
     import matplotlib
 
@@ -77,13 +79,13 @@ def plot(teacher_log: str | Path, student_log: str | Path, output: str | Path, w
     student, stages = read_log(student_log)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), dpi=90)
     panels = [
-        (axes[0], teacher, [("loss", "soft Dice (supervised)", "C0")], "HR teacher (train.json + teacher.json)"),
+        (axes[0], teacher, [("loss", "supervised (Dice + CE)", "C0")], "HR teacher (train.json + teacher.json)"),
         (
             axes[1],
             student,
             [
                 ("loss", "total = 0.6 sup + 0.4 transfer", "k"),
-                ("loss_supervised", "supervised (soft Dice)", "C0"),
+                ("loss_supervised", "supervised (Dice + CE)", "C0"),
                 ("loss_transfer", "transfer (cosine, mean of 2 taps)", "C3"),
                 ("loss_geometric", "geometric tap", "C1"),
                 ("loss_semantic", "semantic tap", "C2"),
@@ -109,7 +111,8 @@ def plot(teacher_log: str | Path, student_log: str | Path, output: str | Path, w
         axes[1].text(start + 0.5, 0.86, f"{name} x{factor}", transform=axes[1].get_xaxis_transform(), fontsize=8)
     axes[1].legend(fontsize=7, loc="center right")
     axes[0].legend(fontsize=7)
-    fig.suptitle("Short CPU demonstration run on synthetic data (not the trained bundle)", fontsize=10, y=1.0)
+    if title:
+        fig.suptitle(title, fontsize=10, y=1.0)
     fig.tight_layout()
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +127,9 @@ def main() -> None:
     parser.add_argument("--student-log", required=True)
     parser.add_argument("--output", default="docs/images/training_curves.png")
     parser.add_argument("--smooth", type=int, default=5, help="moving-average window in iterations")
+    parser.add_argument("--title", default="", help="title above both panels")
     args = parser.parse_args()
-    print(plot(args.teacher_log, args.student_log, args.output, args.smooth))
+    print(plot(args.teacher_log, args.student_log, args.output, args.smooth, args.title))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,19 @@ def test_dict_writes_mask_applies_it_and_skips_supplied(phantom):
     assert d["brain"] is supplied and int((d["image"] != 0).sum()) <= 1000
 
 
+def test_grow_mm_adds_a_rim_of_that_width(phantom):
+    from scipy import ndimage
+
+    p = phantom["lr"]
+    img = MetaTensor(torch.from_numpy(p.magnitude)[None], affine=torch.as_tensor(p.affine))
+    spacing = np.abs(np.diag(p.affine)[:3])
+    tight = np.asarray(SkullStrip()(img)[0]) > 0
+    grown = np.asarray(SkullStrip(grow_mm=2.0)(img)[0]) > 0
+    assert (grown >= tight).all() and grown.sum() > tight.sum()
+    distance = ndimage.distance_transform_edt(~tight, sampling=spacing)
+    assert distance[grown].max() <= 2.0 + spacing.max()  # the ball is drawn on the voxel grid
+
+
 def test_numpy_input_gives_numpy_mask(phantom):
     mask = SkullStrip(include_csf=True)(phantom["lr"].magnitude[None], affine=phantom["lr"].affine)
     assert isinstance(mask, np.ndarray) and mask.dtype == np.uint8
@@ -54,6 +67,7 @@ def test_numpy_input_gives_numpy_mask(phantom):
         (lambda: SkullStrip(method="watershed"), r"watershed"),
         (lambda: SkullStrip(n_classes=1), r"n_classes: expected an integer >= 2, got 1"),
         (lambda: SkullStrip(opening_mm=-1), r"opening_mm: expected a finite radius >= 0 in mm, got -1"),
+        (lambda: SkullStrip(grow_mm=-2), r"grow_mm: expected a finite radius >= 0 in mm, got -2"),
         (lambda: SkullStripd("image")({"img": torch.ones(1, 4, 4, 4)}), r"key 'image' is missing"),
         (
             lambda: SkullStripd("image", mask_key="m", apply_mask=True)(
