@@ -7,7 +7,8 @@ def test_metadata_and_configs_are_json(bundle_dir):
     for path in (bundle_dir / "configs").glob("*.json"):
         json.loads(path.read_text())
     meta = json.loads((bundle_dir / "configs" / "metadata.json").read_text())
-    assert meta["version"] == "0.1.0" and meta["authors"] == "cmb_kd developers"
+    assert meta["version"] in meta["changelog"] and meta["authors"] == "cmb_kd developers"
+    assert next(iter(meta["changelog"])) == meta["version"]  # newest entry first
     assert meta["network_data_format"]["inputs"]["image"]["spatial_shape"] == [48, 48, 24]
 
 
