@@ -39,7 +39,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -298,17 +297,10 @@ def replace_between_markers(text: str, name: str, content: str, *, source: str |
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Writes ``text`` to a temporary file beside ``path`` and renames it into place."""
-    handle = tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False, encoding="utf-8"
-    )
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    """Writes ``text`` (UTF-8) through a temporary file beside ``path`` renamed into place."""
+    from cmb_kd.inference._atomic import write_bytes_atomic
+
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def _json_number(value: float) -> float | None:

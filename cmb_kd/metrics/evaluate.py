@@ -9,7 +9,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -75,16 +74,9 @@ def _display_path(path: Path, root: Path) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    handle = tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False, encoding="utf-8", newline=""
-    )
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    from cmb_kd.inference._atomic import write_bytes_atomic  # here: cmb_kd.inference imports the metrics
+
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def _csv_text(result: EvaluationResult) -> str:
