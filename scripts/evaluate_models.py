@@ -24,9 +24,15 @@ paper's Table 4). ``--write-docs`` replaces the text between ``<!-- results:tabl
 and between ``<!-- results:walltime:start -->`` and ``<!-- results:walltime:end -->`` (training wall time per
 run from ``RUNS/<name>/wall_time.json``) in each given file.
 
+Thresholds: by default every run is thresholded at the bundle's probability threshold. ``--thresholds T ...``
+evaluates each run at every ``T`` (stage 2 runs once, the map is thresholded and cleaned up again) and picks per run
+the one of best pooled F1 at ×4 (the teacher: HR); the tables show the runs at their chosen thresholds, metrics.json
+records all, and a table of F1 per threshold is printed. Choose on the validation split, then evaluate the test split
+with ``--thresholds-from VAL_OUT/metrics.json`` (each run at the threshold chosen there), never choosing on test.
+
 Usage: python scripts/evaluate_models.py --cohort data/cohort [--runs runs/models] [--split test] [--factors 2 4 8]
            [--models plkd-s0 teacher ...] [--bundle PATH] [--device cpu] [--out results] [--screening]
-           [--write-docs docs/results.md ...]
+           [--thresholds T ... | --thresholds-from METRICS_JSON] [--write-docs docs/results.md ...]
 """
 
 from __future__ import annotations
@@ -368,9 +374,11 @@ def evaluate(
     factors: Sequence[int],
     detector: Any,
     networks: Mapping[str, Any],
-) -> tuple[dict[str, dict[str, list[tuple[str, Any]]]], dict[str, list[int]]]:
+    thresholds: Mapping[str, Sequence[float]] | None = None,
+) -> tuple[dict[str, dict[str, list[tuple[str, dict[float, Any]]]]], dict[str, list[int]]]:
     """Runs every network on every scan of ``entries``: one :meth:`CMBDetector.prepare` per scan, one
-    :meth:`CMBDetector.segment` per network.
+    :meth:`CMBDetector.segment` per network, and its probability map thresholded and cleaned up at each threshold
+    of the run (:meth:`CMBDetector.detections`).
 
     Args:
         cohort: the cohort folder (the datalist's paths are relative to it).
@@ -378,10 +386,11 @@ def evaluate(
         factors: the thick-slice factors; every network but the teacher runs on ``image_lr_xF``.
         detector: the :class:`CMBDetector` that prepares the scans.
         networks: run name to its network; ``"teacher"`` runs on the HR ``image``.
+        thresholds: run name to its probability thresholds (default: the detector's threshold for every run).
 
     Returns:
-        Run name to factor key (``"hr"`` for the teacher) to ``(subject, LesionCounts)`` per subject, and factor key
-        to the number of reference lesions of each subject.
+        Run name to factor key (``"hr"`` for the teacher) to ``(subject, {threshold: LesionCounts})`` per subject,
+        and factor key to the number of reference lesions of each subject.
 
     Raises:
         ValueError: naming the scan that cannot be read or segmented, or whose reference is on another grid.
@@ -389,7 +398,8 @@ def evaluate(
     from cmb_kd.inference import InputError
     from cmb_kd.metrics import compute_lesion_counts
 
-    counts: dict[str, dict[str, list[tuple[str, Any]]]] = {name: {} for name in networks}
+    thresholds = {name: list((thresholds or {}).get(name) or [detector.threshold]) for name in networks}
+    counts: dict[str, dict[str, list[tuple[str, dict[float, Any]]]]] = {name: {} for name in networks}
     n_ref: dict[str, list[int]] = {}
     students = [name for name in networks if name != "teacher"]
     jobs = [(HR, "image", "label", ["teacher"])] if "teacher" in networks else []
@@ -408,11 +418,62 @@ def evaluate(
             n_ref.setdefault(factor, []).append(compute_lesion_counts(label, label).n_ref)
             line = f"[{number}/{len(entries)}] {subject} {_factor_label(factor)}: {len(prepared.candidates)} candidates"
             for name in names:
-                found = compute_lesion_counts(detector.segment(prepared, network=networks[name]).mask, label)
+                probability = detector.segment(prepared, network=networks[name]).probability
+                found = {
+                    t: compute_lesion_counts(detector.detections(prepared, probability, t), label)
+                    for t in thresholds[name]
+                }
                 counts[name].setdefault(factor, []).append((subject, found))
-                line += f"; {name} {found.tp} TP {found.fp} FP {found.fn} FN"
+                suffix = {t: f" at {t:g}" if len(found) > 1 else "" for t in found}
+                at = [f"{c.tp} TP {c.fp} FP {c.fn} FN{suffix[t]}" for t, c in found.items()]
+                line += f"; {name} " + ", ".join(at)
             _progress(f"{line} ({time.perf_counter() - start:.0f} s)")
     return counts, n_ref
+
+
+def choose_threshold(by_threshold: Mapping[float, Mapping[str, float]]) -> float:
+    """The threshold of best pooled F1 (``by_threshold``: threshold to pooled metrics); the lowest one on ties,
+    a threshold with undefined F1 (no lesion found, nan) counting as F1 0."""
+
+    def f1(t: float) -> float:
+        value = by_threshold[t]["f1"]
+        return 0.0 if math.isnan(value) else value
+
+    return max(sorted(by_threshold), key=f1)
+
+
+def threshold_table(
+    sweeps: Mapping[str, Mapping[float, Mapping[str, Mapping[str, float]]]], chosen: Mapping[str, float], factor: str
+) -> str:
+    """Markdown table of pooled F1 per run and threshold at ``factor`` (``hr`` for the teacher), the chosen one in
+    bold; ``sweeps``: run name to threshold to factor key to pooled metrics."""
+    thresholds = sorted({t for sweep in sweeps.values() for t in sweep})
+    header = ["Run", *(f"F1 at {t:g}" for t in thresholds), "Chosen"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, sweep in sweeps.items():
+        cells = []
+        for t in thresholds:
+            at = sweep[t][HR if name == "teacher" else factor] if t in sweep else None
+            cell = "" if at is None else format_mean_sd([at["f1"]], percent=True)
+            cells.append(f"**{cell}**" if t == chosen[name] else cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {chosen[name]:g} |")
+    lines += ["", f"Pooled lesion F1 (%) at ×{factor} (the teacher: HR) for each probability threshold."]
+    return "\n".join(lines)
+
+
+def _thresholds_from(parser: argparse.ArgumentParser, path: Path, names: Sequence[str]) -> dict[str, list[float]]:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        parser.error(f"--thresholds-from: {path}: cannot read ({err}); expected a metrics.json of this script")
+    runs = record.get("runs") if isinstance(record, dict) else None
+    result = {}
+    for name in names:
+        threshold = (runs or {}).get(name, {}).get("threshold")
+        if not isinstance(threshold, (int, float)):
+            parser.error(f"--thresholds-from: {path}: no threshold for run {name!r}; evaluate it there first")
+        result[name] = [float(threshold)]
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -431,9 +492,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="add the screening FCN (RUNS/screening/models/screening.pt) to stage 1; off by default, as in the bundle",
     )
     parser.add_argument(
+        "--thresholds",
+        nargs="+",
+        type=float,
+        default=None,
+        help="probability thresholds to evaluate; with several, each run's threshold of best pooled F1 at "
+        f"×{ABLATION_FACTOR} (or the first factor) is chosen and used in the tables (default: the bundle's)",
+    )
+    parser.add_argument(
+        "--thresholds-from",
+        type=Path,
+        default=None,
+        help="metrics.json of an earlier evaluation (e.g. on the validation split): each run at the threshold chosen "
+        "there",
+    )
+    parser.add_argument(
         "--write-docs", nargs="+", type=Path, default=[], help="Markdown files whose results markers are replaced"
     )
     args = parser.parse_args(argv)
+    if args.thresholds is not None and args.thresholds_from is not None:
+        parser.error("--thresholds and --thresholds-from: expected one of them, not both")
+    if args.thresholds is not None and not all(0.0 < t < 1.0 for t in args.thresholds):
+        parser.error(f"--thresholds: expected probabilities in (0, 1), got {args.thresholds}")
 
     factors = list(dict.fromkeys(args.factors))
     if any(f < 2 for f in factors):
@@ -478,14 +558,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"screening: {screening if use_screening else 'none'}"
     )
 
+    if args.thresholds_from is not None:
+        thresholds = _thresholds_from(parser, args.thresholds_from, list(runs))
+    else:
+        thresholds = {name: sorted(set(args.thresholds or [detector.threshold])) for name in runs}
     try:
-        counts, n_ref_rows = evaluate(args.cohort, entries, factors, detector, networks)
+        counts, n_ref_rows = evaluate(args.cohort, entries, factors, detector, networks, thresholds)
     except ValueError as err:
         parser.error(str(err))
-    summaries = {
-        name: {factor: summarize_lesion_counts([c for _, c in rows]) for factor, rows in by_factor.items()}
+    selection = str(ABLATION_FACTOR) if ABLATION_FACTOR in factors else str(factors[0])
+    sweeps = {
+        name: {
+            t: {factor: summarize_lesion_counts([c[t] for _, c in rows]) for factor, rows in by_factor.items()}
+            for t in thresholds[name]
+        }
         for name, by_factor in counts.items()
     }
+    chosen = {
+        name: choose_threshold({t: at[HR if name == "teacher" else selection] for t, at in sweep.items()})
+        for name, sweep in sweeps.items()
+    }
+    summaries = {name: sweeps[name][chosen[name]] for name in sweeps}
     n_subjects = {factor: len(rows) for factor, rows in n_ref_rows.items()}
     n_ref = {factor: sum(rows) for factor, rows in n_ref_rows.items()}
     main_table = format_main_table(summaries, factors, split=args.split, n_subjects=n_subjects, n_ref=n_ref)
@@ -503,10 +596,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": {
             name: {
                 "weights": str(runs[name]),
+                "threshold": chosen[name],
+                "thresholds": {
+                    f"{t:g}": {factor: {k: _json_number(v) for k, v in m.items()} for factor, m in at.items()}
+                    for t, at in sweeps[name].items()
+                },
                 "factors": {
                     factor: {
                         "metrics": {k: _json_number(v) for k, v in summaries[name][factor].items()},
-                        "subjects": [{"subject": subject, **dataclasses.asdict(c)} for subject, c in rows],
+                        "subjects": [
+                            {"subject": subject, **dataclasses.asdict(c[chosen[name]])} for subject, c in rows
+                        ],
                     }
                     for factor, rows in by_factor.items()
                 },
@@ -517,6 +617,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out / "metrics.json", json.dumps(record, indent=1, allow_nan=False) + "\n")
     print(f"{main_table}\n\n{ablation_table}")
+    if any(len(t) > 1 for t in thresholds.values()):
+        print(f"\n{threshold_table(sweeps, chosen, selection)}")
     _progress(f"wrote {args.out / 'metrics.json'}")
     tables = {"table": main_table, "ablation": ablation_table, "walltime": wall_time_table(args.runs, list(runs))}
     for path in args.write_docs:

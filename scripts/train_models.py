@@ -20,8 +20,15 @@ Every student run (and the screening FCN) has the same budget: ``--epochs`` epoc
 subject (PLKD splits them into four equal stages); the teacher, which every transfer run learns from, gets
 ``--teacher-epochs``.
 
+Every student run (E²U-Net and DynUNet) also sees what it will be given at inference: ``native_lr.json`` makes half
+of its inputs the cohort's native thick-slice scans of the current factor instead of degraded HR patches, and with
+``--hard-negatives DATALIST`` (written by ``scripts/mine_hard_negatives.py``) its ``false_positive`` patches are
+centred on stage-1 candidates of the training subjects that are not CMBs. The teacher and the screening FCN are
+trained on the cohort as it is.
+
 Usage: python scripts/train_models.py --cohort data/cohort [--runs runs/models] [--only teacher plkd-s0]
-           [--seeds 0 1 2] [--epochs 16] [--teacher-epochs 32] [--device cpu] [--dry-run]
+           [--seeds 0 1 2] [--epochs 16] [--teacher-epochs 32] [--hard-negatives DATALIST] [--device cpu]
+           [--dry-run]
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class Run:
     model_filename: str
     overrides: dict[str, object] = field(default_factory=dict)
     needs_teacher: bool = False
+    lr_student: bool = True
 
 
 def student(name: str, mode: str, seed: int, epochs: int, network: dict[str, object] | None = None) -> Run:
@@ -63,7 +71,7 @@ def student(name: str, mode: str, seed: int, epochs: int, network: dict[str, obj
         # the teacher keeps the default architecture whatever the student's (the no-KD runs build but never use it)
         overrides["network_def"] = {**E2UNET, **network}
         overrides["teacher_def"] = E2UNET
-    return Run(name, ("train.json", "distill_plkd.json"), "model.pt", overrides, needs_teacher=True)
+    return Run(name, ("train.json", "distill_plkd.json", "native_lr.json"), "model.pt", overrides, needs_teacher=True)
 
 
 def plan(seeds: list[int], epochs: int, teacher_epochs: int) -> list[Run]:
@@ -71,23 +79,30 @@ def plan(seeds: list[int], epochs: int, teacher_epochs: int) -> list[Run]:
     if epochs % 4:
         raise ValueError(f"--epochs: expected a multiple of 4 (four PLKD stages), got {epochs}")
     runs = [
-        Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": teacher_epochs}),
-        Run("screening", ("train.json", "screening.json"), "screening.pt", {"max_epochs": epochs}),
+        Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": teacher_epochs}, lr_student=False),
+        Run("screening", ("train.json", "screening.json"), "screening.pt", {"max_epochs": epochs}, lr_student=False),
     ]
     for seed in seeds:
         runs += [
             student(f"plkd-s{seed}", "plkd", seed, epochs),
             student(f"nokd-s{seed}", "no_kd", seed, epochs),
             student(f"direct-s{seed}", "direct_kd", seed, epochs),
-            Run(f"dynunet-s{seed}", ("train.json", "dynunet.json"), "dynunet.pt", {"max_epochs": epochs, "seed": seed}),
+            Run(
+                f"dynunet-s{seed}",
+                ("train.json", "dynunet.json", "native_lr.json"),
+                "dynunet.pt",
+                {"max_epochs": epochs, "seed": seed},
+            ),
         ]
     for mode in ("2d", "3d", "hybrid"):
         runs.append(student(f"ablation-{mode}", "no_kd", 0, epochs, {**NO_FCM, "conv_mode": mode}))
     return runs
 
 
-def command(run: Run, folder: Path, cohort: Path, teacher: Path, device: str) -> list[str]:
-    """The ``monai.bundle run`` command line of ``run``."""
+def command(
+    run: Run, folder: Path, cohort: Path, teacher: Path, device: str, hard_negatives: Path | None = None
+) -> list[str]:
+    """The ``monai.bundle run`` command line of ``run``; ``hard_negatives`` is the datalist of a student run."""
     files = ",".join(f"'{BUNDLE / 'configs' / name}'" for name in run.configs)
     overrides: dict[str, object] = {
         "bundle_root": str(folder),
@@ -99,6 +114,9 @@ def command(run: Run, folder: Path, cohort: Path, teacher: Path, device: str) ->
     }
     if run.needs_teacher:
         overrides["teacher_ckpt"] = str(teacher)
+    if run.lr_student and hard_negatives is not None:
+        overrides["datalist_file"] = str(hard_negatives)
+        overrides["hard_negative_key"] = "hard_negatives"
     cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", f"[{files}]"]
     cmd += ["--logging_file", str(BUNDLE / "configs" / "logging.conf")]
     for key, value in overrides.items():
@@ -123,6 +141,9 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="training seeds of the students")
     parser.add_argument("--epochs", type=int, default=16, help="epochs of every student run (a multiple of 4)")
     parser.add_argument("--teacher-epochs", type=int, default=32, help="epochs of the HR teacher")
+    parser.add_argument(
+        "--hard-negatives", type=Path, default=None, help="datalist of scripts/mine_hard_negatives.py for the students"
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args()
@@ -130,6 +151,14 @@ def main() -> None:
     datalist = args.cohort / "datalist.json"
     if not datalist.is_file():
         parser.error(f"{datalist}: not found; expected a cohort written by 'cmb-kd synth'")
+    hard_negatives = None
+    if args.hard_negatives is not None:
+        hard_negatives = args.hard_negatives.resolve()
+        if not hard_negatives.is_file():
+            parser.error(f"--hard-negatives: {hard_negatives}: not found; write it with scripts/mine_hard_negatives.py")
+        training = json.loads(hard_negatives.read_text()).get("training") or []
+        if not training or any("hard_negatives" not in entry for entry in training):
+            parser.error(f"--hard-negatives: {hard_negatives}: expected a 'hard_negatives' key in every training entry")
     runs = plan(args.seeds, args.epochs, args.teacher_epochs)
     if args.only:
         unknown = sorted(set(args.only) - {r.name for r in runs})
@@ -140,7 +169,7 @@ def main() -> None:
     for run in runs:
         folder = (args.runs / run.name).resolve()
         final = folder / "models" / run.model_filename
-        cmd = command(run, folder, args.cohort.resolve(), teacher, args.device)
+        cmd = command(run, folder, args.cohort.resolve(), teacher, args.device, hard_negatives)
         if args.dry_run:
             print(" ".join(cmd))
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -10,6 +10,7 @@ from monai.engines.utils import PrepareBatch
 from monai.utils import CommonKeys
 
 from cmb_kd.transforms import DegradeResolution
+from cmb_kd.transforms._checks import as_factor_triple
 
 __all__ = ["PrepareLowResolutionBatch"]
 
@@ -28,6 +29,13 @@ class PrepareLowResolutionBatch(PrepareBatch):
     image ``degrade(hr)`` (same shape), optionally passed through ``lr_transform`` (e.g. Gaussian noise on the
     LR input only), is returned as the network input with ``batchdata[label_key]`` as the target.
 
+    Native acquisitions: degrading a magnitude image is not how a scanner makes a thick slice (it averages the
+    complex signal over the slab, so phase dispersion darkens and widens a CMB further). When the batch also holds
+    native thick-slice scans of the same subjects on the HR grid (``native_keys``: factor to batch key, e.g.
+    ``{4: "image_lr_x4"}``, patches cropped with the HR image, see ``configs/native_lr.json``), each sample of the
+    batch takes the native scan of the current factor instead of the degraded one with probability
+    ``native_prob``. A factor without a native key is always degraded.
+
     Args:
         degrade: the degradation; a :class:`~cmb_kd.transforms.DegradeResolution` or an int / per-axis factors
             to build one. Its ``factor`` property is what the curriculum sets.
@@ -35,9 +43,13 @@ class PrepareLowResolutionBatch(PrepareBatch):
         label_key: batch key of the label (``None``: no target).
         hr_key: batch key under which the HR image on the device is stored for the teacher.
         lr_transform: optional callable applied to the LR batch tensor.
+        native_keys: factor (an integer for the slice axis, or three per-axis integers; string keys of a JSON
+            config are read as integers) to the batch key of the native scan at that factor.
+        native_prob: probability that a sample takes its native scan when there is one for the current factor.
 
     Raises:
         TypeError: ``degrade`` has no settable ``factor``, or ``lr_transform`` is not callable.
+        ValueError: a bad factor in ``native_keys`` or ``native_prob`` outside [0, 1].
     """
 
     def __init__(
@@ -48,6 +60,8 @@ class PrepareLowResolutionBatch(PrepareBatch):
         label_key: str | None = CommonKeys.LABEL,
         hr_key: str = "image_hr",
         lr_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        native_keys: Mapping[int | str | Sequence[int], str] | None = None,
+        native_prob: float = 0.5,
     ) -> None:
         if isinstance(degrade, (int, Sequence)):
             degrade = DegradeResolution(degrade)
@@ -60,6 +74,13 @@ class PrepareLowResolutionBatch(PrepareBatch):
         self.label_key = None if label_key is None else str(label_key)
         self.hr_key = str(hr_key)
         self.lr_transform = lr_transform
+        if not 0.0 <= float(native_prob) <= 1.0:
+            raise ValueError(f"native_prob: expected a probability in [0, 1], got {native_prob!r}.")
+        self.native_prob = float(native_prob)
+        self.native_keys = {
+            as_factor_triple(int(f) if isinstance(f, str) and f.isdigit() else f, "native_keys"): str(key)
+            for f, key in (native_keys or {}).items()
+        }
 
     @property
     def factor(self) -> tuple[int, int, int]:
@@ -87,7 +108,7 @@ class PrepareLowResolutionBatch(PrepareBatch):
             raise KeyError(f"PrepareLowResolutionBatch: batch has no image key {self.image_key!r}; got {keys}.")
         hr = batchdata[self.image_key].to(device=device, non_blocking=non_blocking, **kwargs)
         batchdata[self.hr_key] = hr
-        lr = self.degrade(hr)
+        lr = self._with_native(self.degrade(hr), batchdata, device, non_blocking, **kwargs)
         if self.lr_transform is not None:
             lr = self.lr_transform(lr)
         label = None
@@ -98,6 +119,27 @@ class PrepareLowResolutionBatch(PrepareBatch):
                 )
             label = batchdata[self.label_key].to(device=device, non_blocking=non_blocking, **kwargs)
         return lr, label
+
+    def _with_native(
+        self, lr: torch.Tensor, batchdata: dict[str, torch.Tensor], device: Any, non_blocking: bool, **kwargs: Any
+    ) -> torch.Tensor:
+        """``lr`` with each sample replaced, with probability ``native_prob``, by the native scan of the factor."""
+        key = self.native_keys.get(as_factor_triple(self.factor))
+        if key is None or self.native_prob == 0.0:
+            return lr
+        if key not in batchdata:
+            raise KeyError(
+                f"PrepareLowResolutionBatch: batch has no native scan key {key!r} for factor {self.factor}; "
+                f"got {sorted(batchdata)}."
+            )
+        native = batchdata[key].to(device=device, non_blocking=non_blocking, **kwargs)
+        if native.shape != lr.shape:
+            raise ValueError(
+                f"PrepareLowResolutionBatch: native scan {key!r} has shape {tuple(native.shape)}; expected the HR "
+                f"batch's {tuple(lr.shape)} (native scans resampled to the HR grid and cropped with it)."
+            )
+        take = torch.rand(lr.shape[0], device=lr.device) < self.native_prob
+        return torch.where(take.view(-1, *([1] * (lr.ndim - 1))), native.to(lr.dtype), lr)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(factor={self.factor}, image_key={self.image_key!r}, hr_key={self.hr_key!r})"

@@ -395,15 +395,7 @@ class CMBDetector:
                 probability_work, "max", prepared.input_affine, prepared.input_shape, prepared.working_affine
             ).astype(np.float32, copy=False)
         with timer("cleanup"):
-            detections = probability >= self.threshold
-            if self.cleanup:
-                detections, _ = self.postprocessing(
-                    detections,
-                    spacing_of(prepared.input_affine),
-                    brain_mask=prepared.brain_input,
-                    phase=prepared.phase,
-                )
-            mask = detections.astype(np.uint8)
+            mask = self.detections(prepared, probability)
             lesions = lesion_table(mask, prepared.input_affine, probability=probability)
         logger.debug(
             "%d candidate(s), %d lesion(s) in %.2f s",
@@ -420,6 +412,38 @@ class CMBDetector:
             candidates=list(prepared.candidates),
             timings=dict(timer.seconds),
         )
+
+    def detections(self, prepared: PreparedScan, probability: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Step 8 without the lesion table: threshold a stage-2 probability map on the input grid and clean it up.
+
+        :meth:`segment` calls it with :attr:`threshold`; calling it on ``DetectionResult.probability`` with other
+        thresholds gives the masks :meth:`segment` would give at them, without running stage 2 again (e.g. to
+        choose the threshold on a validation set).
+
+        Args:
+            prepared: the :class:`PreparedScan` the probability map was computed on.
+            probability: float ``(X, Y, Z)`` probability on the input grid (``DetectionResult.probability``).
+            threshold: probability threshold; :attr:`threshold` if None.
+
+        Returns:
+            uint8 CMB mask ``(X, Y, Z)``.
+
+        Raises:
+            ValueError: for a threshold outside (0, 1) or a map not of the input's shape.
+        """
+        threshold = self.threshold if threshold is None else float(threshold)
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold: expected a probability in (0, 1), got {threshold!r}")
+        if tuple(probability.shape) != tuple(prepared.input_shape):
+            raise ValueError(
+                f"probability: expected the input's shape {tuple(prepared.input_shape)}, got {tuple(probability.shape)}"
+            )
+        detections = probability >= threshold
+        if self.cleanup:
+            detections, _ = self.postprocessing(
+                detections, spacing_of(prepared.input_affine), brain_mask=prepared.brain_input, phase=prepared.phase
+            )
+        return detections.astype(np.uint8)
 
     def screening_map(self, image: torch.Tensor) -> np.ndarray:
         """The screening FCN's CMB probability over a standardised volume ``(1, 1, X, Y, Z)``, float32 ``(X, Y, Z)``.

@@ -118,7 +118,9 @@ class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
         Args:
             label: CMB label ``(1, H, W, D)``; connected components give the positive centres.
             mimic: mimic mask ``(1, H, W, D)``; connected components give the mimic centres.
-            fp_centers: screening false positives, ``(N, 3)`` voxel indices.
+            fp_centers: false positives of an earlier stage (hard negatives), ``(N, 3)`` voxel indices, or a mask
+                ``(1, H, W, D)`` whose connected components give the centres (a mask follows the image through
+                orientation and cropping transforms, a list of indices does not).
             brain: brain mask ``(1, H, W, D)`` for the random negatives (whole volume if ``None``).
             spatial_shape: ``(H, W, D)``; taken from the first array given if ``None``.
         """
@@ -137,7 +139,7 @@ class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
         pools: list[np.ndarray] = [
             component_centres(label) if label is not None else np.zeros((0, 3), np.int64),
             component_centres(mimic) if mimic is not None else np.zeros((0, 3), np.int64),
-            self._fp_array(fp_centers),
+            self._fp_array(fp_centers, shape),
         ]
         brain_index = None
         if brain is not None:
@@ -164,14 +166,20 @@ class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
             self.centers.append((KINDS[kind], tuple(int(c) for c in centre)))
 
     @staticmethod
-    def _fp_array(fp_centers: NdarrayOrTensor | Sequence[Sequence[int]] | None) -> np.ndarray:
+    def _fp_array(fp_centers: NdarrayOrTensor | Sequence[Sequence[int]] | None, shape: tuple[int, ...]) -> np.ndarray:
         if fp_centers is None:
             return np.zeros((0, 3), np.int64)
         a = np.asarray(convert_to_numpy(fp_centers) if isinstance(fp_centers, torch.Tensor) else fp_centers)
+        if a.ndim == 4:
+            if tuple(a.shape[1:]) != shape:
+                raise ValueError(f"fp_centers: expected a mask of spatial shape {shape}, got {tuple(a.shape[1:])}")
+            return component_centres(a)
         if a.size == 0:
             return np.zeros((0, 3), np.int64)
         if a.ndim != 2 or a.shape[1] != 3 or not np.all(np.isfinite(a)):
-            raise ValueError(f"fp_centers: expected finite voxel indices of shape (N, 3), got shape {a.shape}")
+            raise ValueError(
+                f"fp_centers: expected finite voxel indices of shape (N, 3) or a mask (1, H, W, D), got shape {a.shape}"
+            )
         return np.round(a).astype(np.int64)
 
     def crop(self, img: NdarrayOrTensor, center: Sequence[int], kind: str = "", name: str = "img") -> NdarrayOrTensor:
@@ -231,7 +239,8 @@ class RandCandidateCropd(Randomizable, MultiSampleTrait, MapTransform):
         keys: keys to crop (images and label maps on one grid).
         label_key: CMB label key (positive centres).
         mimic_key: optional mimic mask key.
-        fp_centers_key: optional key holding screening false-positive centres ``(N, 3)``.
+        fp_centers_key: optional key holding false-positive centres of an earlier stage (hard negatives), ``(N, 3)``
+            voxel indices or a mask ``(1, H, W, D)`` on the images' grid (see ``scripts/mine_hard_negatives.py``).
         brain_key: optional brain mask key for random negatives.
         spatial_size, num_samples, positive, mimic, false_positive, negative, jitter, pad_value: see
             :class:`RandCandidateCrop`.

@@ -84,7 +84,15 @@ class ResampleToWorkingGrid(Transform):
         """
         return self._apply(img, affine, look_up_option(mode or self.mode, _MODES), "img")
 
-    def _apply(self, img: NdarrayOrTensor, affine: NdarrayOrTensor | None, mode: str, name: str) -> torch.Tensor:
+    def _apply(
+        self,
+        img: NdarrayOrTensor,
+        affine: NdarrayOrTensor | None,
+        mode: str,
+        name: str,
+        spacing: Sequence[float] | None = None,
+    ) -> torch.Tensor:
+        spacing = self.spacing if spacing is None else spacing
         check_ndim(img, (4,), name, "channel-first (C, H, W, D)")
         x = convert_to_tensor(img, track_meta=False)
         check_finite(x, name)
@@ -98,8 +106,8 @@ class ResampleToWorkingGrid(Transform):
         for axis in range(3):
             n_in = data.shape[axis + 1]
             s_in = float(torch.linalg.norm(o_affine[:3, axis]))
-            n_out = max(1, int(round(n_in * s_in / self.spacing[axis])))
-            ratio = self.spacing[axis] / s_in
+            n_out = max(1, int(round(n_in * s_in / spacing[axis])))
+            ratio = spacing[axis] / s_in
             offset = (n_in - 1) / 2.0 - ratio * (n_out - 1) / 2.0
             step[axis, axis], step[axis, 3] = ratio, offset
             if n_out == n_in and abs(ratio - 1.0) < 1e-9:
@@ -130,6 +138,10 @@ class ResampleToWorkingGridd(MapTransform):
         keys: keys of the scans (and label maps) to resample; all share one grid.
         spacing: working voxel size in mm.
         mode: ``"cubic"`` or ``"nearest"``, one for all keys or one per key (use ``"nearest"`` for labels).
+        grid_key: optional key of a scan whose grid is the working grid (e.g. the HR scan, when native thick-slice
+            scans of the same subject are brought onto it for training): its RAS voxel spacing replaces
+            ``spacing``, and every resampled key must land on its grid (same shape and affine), else a
+            ``ValueError`` names both. The ``grid_key`` scan itself is not changed.
         allow_missing_keys: skip missing keys instead of raising.
     """
 
@@ -140,15 +152,45 @@ class ResampleToWorkingGridd(MapTransform):
         keys: KeysCollection,
         spacing: float | Sequence[float] = 1.0,
         mode: str | Sequence[str] = "cubic",
+        grid_key: Hashable | None = None,
         allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.resampler = ResampleToWorkingGrid(spacing)
         self.mode = [look_up_option(m, _MODES) for m in ensure_tuple_rep(mode, len(self.keys))]
+        self.grid_key = grid_key
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
         d = dict(data)
-        require_keys(d, self.keys, self.allow_missing_keys)
+        require_keys(d, [*self.keys, *([] if self.grid_key is None else [self.grid_key])], self.allow_missing_keys)
+        grid = None
+        if self.grid_key is not None:
+            reference = d[self.grid_key]
+            check_ndim(reference, (4,), f"key '{self.grid_key}'", "channel-first (C, H, W, D)")
+            affine = _as_affine(reference.affine if isinstance(reference, MetaTensor) else None, "grid affine")
+            blank = MetaTensor(torch.zeros((1, *reference.shape[1:]), dtype=torch.uint8), affine=affine)
+            grid = Orientation(axcodes="RAS", labels=None)(blank)
         for key, mode in self.key_iterator(d, self.mode):
-            d[key] = self.resampler._apply(d[key], None, mode, f"key '{key}'")
+            if grid is None:
+                d[key] = self.resampler._apply(d[key], None, mode, f"key '{key}'")
+                continue
+            grid_affine = grid.affine.to(torch.float64)
+            spacing = [float(v) for v in torch.linalg.norm(grid_affine[:3, :3], dim=0)]
+            out = self.resampler._apply(d[key], None, mode, f"key '{key}'", spacing)
+            out_affine = out.affine.to(torch.float64) if isinstance(out, MetaTensor) else None
+            if tuple(out.shape[1:]) != tuple(grid.shape[1:]) or (
+                out_affine is not None and not torch.allclose(out_affine, grid_affine, atol=1e-3)
+            ):
+                raise ValueError(
+                    f"key '{key}' ({_source(d[key])}): resampled at the spacing of key '{self.grid_key}' "
+                    f"({_source(reference)}), it does not land on its grid: shape {tuple(out.shape[1:])}, expected "
+                    f"{tuple(grid.shape[1:])} with the same affine; expected scans of one field of view"
+                )
+            d[key] = out
         return d
+
+
+def _source(img: NdarrayOrTensor) -> str:
+    """The file an image was loaded from, for error messages."""
+    meta = img.meta if isinstance(img, MetaTensor) else {}
+    return str(meta.get("filename_or_obj", "array"))

@@ -32,3 +32,30 @@ def test_teacher_then_plkd_every_stage_and_resume(bundle_copy, run_bundle):
         f"student_{n}.pt" for n in ("primary", "middle", "senior", "final")
     )
     assert "stage 'senior' from iteration 3: factor 8" in second
+
+
+@pytest.mark.slow
+def test_student_trains_on_native_scans_and_hard_negatives(bundle_copy, run_bundle, cohort, tmp_path):
+    """``native_lr.json`` and a datalist with hard-negative masks (as ``scripts/mine_hard_negatives.py`` writes)."""
+    import nibabel as nib
+    import numpy as np
+
+    root = bundle_copy
+    run_bundle(root, ["train.json", "teacher.json"], "--max_epochs", "1", "--val_interval", "100")
+    lists = json.loads((cohort / "datalist.json").read_text())
+    for entry in lists["training"] + lists["validation"]:
+        reference = nib.load(cohort / entry["label"])
+        mask = np.zeros(reference.shape, np.uint8)
+        mask[40, 50, 40] = 1
+        path = tmp_path / f"{entry['subject']}_hard-negatives.nii.gz"
+        nib.save(nib.Nifti1Image(mask, reference.affine), path)
+        entry["hard_negatives"] = str(path)
+    datalist = tmp_path / "datalist.json"
+    datalist.write_text(json.dumps(lists))
+    out = run_bundle(
+        root, ["train.json", "distill_plkd.json", "native_lr.json"],
+        "--stage_epochs", "[1,1,1,1]", "--val_interval", "4", "--datalist_file", str(datalist),
+        "--hard_negative_key", "hard_negatives", "--native_prob", "1.0",
+    )  # fmt: skip
+    assert "stage 'senior' from iteration 3: factor 8" in out and "val_f1" in out
+    assert (root / "models" / "model.pt").is_file()

@@ -26,3 +26,33 @@ def test_lr_transform_and_errors():
         PrepareLowResolutionBatch(2, lr_transform=3)
     with pytest.raises(ValueError):
         prep.factor = 0
+
+
+def test_native_scans_replace_degraded_samples_at_their_factor():
+    hr = torch.randn(64, 1, 8, 8, 8)
+    native = torch.full_like(hr, 7.0)
+    batch = {"image": hr, "label": torch.zeros_like(hr), "image_lr_x4": native}
+    prep = PrepareLowResolutionBatch(4, native_keys={"4": "image_lr_x4"}, native_prob=0.5)
+    torch.manual_seed(0)
+    lr, _ = prep(batch)
+    is_native = (lr == 7.0).flatten(1).all(1)
+    degraded = DegradeResolution(4)(hr)
+    torch.testing.assert_close(lr[~is_native], degraded[~is_native])
+    assert 16 < int(is_native.sum()) < 48  # about half of 64 samples
+    # every sample native at probability 1; a factor without native scan is always degraded
+    assert (PrepareLowResolutionBatch(4, native_keys={4: "image_lr_x4"}, native_prob=1.0)(batch)[0] == 7.0).all()
+    prep.factor = 2
+    torch.testing.assert_close(prep(batch)[0], DegradeResolution(2)(hr))
+
+
+def test_native_scan_errors():
+    batch = {"image": torch.randn(2, 1, 8, 8, 8), "label": torch.zeros(2, 1, 8, 8, 8)}
+    with pytest.raises(KeyError, match="no native scan key 'image_lr_x4' for factor"):
+        PrepareLowResolutionBatch(4, native_keys={4: "image_lr_x4"})(batch)
+    batch["image_lr_x4"] = torch.randn(2, 1, 8, 8, 4)
+    with pytest.raises(ValueError, match=r"native scan 'image_lr_x4' has shape \(2, 1, 8, 8, 4\)"):
+        PrepareLowResolutionBatch(4, native_keys={4: "image_lr_x4"})(batch)
+    with pytest.raises(ValueError, match="native_prob"):
+        PrepareLowResolutionBatch(4, native_prob=1.5)
+    with pytest.raises(ValueError, match="native_keys"):
+        PrepareLowResolutionBatch(4, native_keys={0: "x"})

@@ -208,6 +208,32 @@ def test_segment_with_another_network_leaves_the_prepared_scan_reusable() -> Non
     assert detector.network.__class__ is _CentreBall  # the detector's own network is unchanged
 
 
+class _Graded(torch.nn.Module):
+    """Stand-in network whose logit falls off with the distance from the crop centre (probability 0.5 at 2 voxels)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grid = torch.meshgrid(*[torch.arange(n, dtype=torch.float32) - n // 2 for n in x.shape[2:]], indexing="ij")
+        return (4.0 - sum(g**2 for g in grid)).expand(x.shape[0], 1, *x.shape[2:]).clone()
+
+
+def test_detections_at_other_thresholds_equal_segment_at_them() -> None:
+    image, affine, brain = _scan()
+    prepared = _detector(_Graded()).prepare(image, affine, brain_mask=brain)
+    result = _detector(_Graded()).segment(prepared)
+    sizes = []
+    for threshold in (0.3, 0.5, 0.9):
+        at = _detector(_Graded(), threshold=threshold).segment(prepared)
+        again = _detector(_Graded()).detections(prepared, result.probability, threshold)
+        assert np.array_equal(again, at.mask) and again.dtype == np.uint8
+        sizes.append(int(again.sum()))
+    assert sizes[0] >= sizes[1] >= sizes[2] > 0 and sizes[0] > sizes[2]  # a higher threshold keeps fewer voxels
+    detector = _detector(_Graded())
+    with pytest.raises(ValueError, match=r"threshold: expected a probability in \(0, 1\), got 1.0"):
+        detector.detections(prepared, result.probability, 1.0)
+    with pytest.raises(ValueError, match="probability: expected the input's shape"):
+        detector.detections(prepared, result.probability[:-1], 0.5)
+
+
 def test_segment_bad_arguments() -> None:
     image, affine, brain = _scan()
     detector = _detector()

@@ -199,6 +199,42 @@ def test_end_to_end_on_a_tiny_cohort(tiny_setup, tmp_path, capsys) -> None:
     assert "| plkd-s0 | not recorded | |" in text  # the fake runs were not trained by train_models.py
 
 
+def test_thresholds_chosen_on_one_split_are_used_on_another(tiny_setup, tmp_path, capsys) -> None:
+    cohort, bundle, runs = tiny_setup
+    argv = ["--cohort", str(cohort), "--runs", str(runs), "--bundle", str(bundle), "--factors", "4"]
+    argv += ["--models", "plkd-s0", "teacher"]
+    assert evaluate_models.main([*argv, "--out", str(tmp_path / "val"), "--thresholds", "0.9", "0.3"]) == 0
+    record = json.loads((tmp_path / "val" / "metrics.json").read_text())
+    for name, factor in (("plkd-s0", "4"), ("teacher", "hr")):
+        run = record["runs"][name]
+        assert set(run["thresholds"]) == {"0.3", "0.9"}
+        f1 = {float(t): at[factor]["f1"] for t, at in run["thresholds"].items()}
+        assert run["threshold"] == evaluate_models.choose_threshold({t: {"f1": v} for t, v in f1.items()})
+        assert run["factors"][factor]["metrics"] == run["thresholds"][f"{run['threshold']:g}"][factor]
+    assert "| plkd-s0 |" in capsys.readouterr().out.split("F1 at 0.3")[1]
+    test = tmp_path / "test"
+    assert (
+        evaluate_models.main([*argv, "--out", str(test), "--thresholds-from", str(tmp_path / "val" / "metrics.json")])
+        == 0
+    )
+    again = json.loads((test / "metrics.json").read_text())
+    for name in ("plkd-s0", "teacher"):
+        assert again["runs"][name]["threshold"] == record["runs"][name]["threshold"]
+        assert list(again["runs"][name]["thresholds"]) == [f"{record['runs'][name]['threshold']:g}"]
+    with pytest.raises(SystemExit):
+        evaluate_models.main(
+            [*argv, "--models", "nokd-s0", "--thresholds-from", str(tmp_path / "val" / "metrics.json")]
+        )
+    assert "no threshold for run 'nokd-s0'" in capsys.readouterr().err
+
+
+def test_choose_threshold_best_f1_lowest_on_ties_nan_as_zero() -> None:
+    choose = evaluate_models.choose_threshold
+    assert choose({0.5: {"f1": 0.4}, 0.7: {"f1": 0.6}, 0.9: {"f1": 0.6}}) == 0.7
+    assert choose({0.5: {"f1": float("nan")}, 0.9: {"f1": 0.1}}) == 0.9
+    assert choose({0.5: {"f1": float("nan")}, 0.9: {"f1": float("nan")}}) == 0.5
+
+
 def test_wall_time_table(tmp_path) -> None:
     (tmp_path / "teacher").mkdir()
     record = {"invocations": [{"seconds": 600.0, "finished": False}, {"seconds": 300.0, "finished": True}]}

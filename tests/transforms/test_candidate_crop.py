@@ -65,6 +65,19 @@ def test_each_kind_centres_patches_where_expected(ratios, kind):
         assert np.allclose(image.affine[:3, 3].numpy(), d["image"].affine.numpy()[:3, :3] @ start)
 
 
+def test_false_positive_mask_gives_its_voxels_as_centres():
+    d = _subject()
+    mask = torch.zeros_like(d["label"])
+    mask[0, 3, 3, 3] = mask[0, 25, 30, 10] = 1
+    d["fp"] = mask
+    t = RandCandidateCropd(
+        "image", "label", fp_centers_key="fp", spatial_size=(8, 8, 4), num_samples=40,
+        positive=0, mimic=0, negative=0, jitter=0,
+    ).set_random_state(3)  # fmt: skip
+    centres = {tuple(s["image"].meta["patch_center"]) for s in t(d)}
+    assert centres == {(3, 3, 3), (25, 30, 10)}
+
+
 def test_subject_without_cmb_gives_other_kinds_only():
     d = _subject()
     d["label"] = torch.zeros_like(d["label"])
@@ -105,7 +118,11 @@ def test_plain_tensor_and_jitter_bounds():
         (lambda: RandCandidateCrop()(torch.zeros(4, 4, 4)), r"img: expected a channel-first"),
         (
             lambda: RandCandidateCrop()(torch.zeros(1, 4, 4, 4), fp_centers=np.zeros((2, 2))),
-            r"fp_centers: expected finite voxel indices of shape \(N, 3\), got shape \(2, 2\)",
+            r"fp_centers: expected finite voxel indices of shape \(N, 3\) or a mask \(1, H, W, D\), got shape \(2, 2\)",
+        ),
+        (
+            lambda: RandCandidateCrop()(torch.zeros(1, 4, 4, 4), fp_centers=torch.zeros(1, 4, 4, 5)),
+            r"fp_centers: expected a mask of spatial shape \(4, 4, 4\), got \(4, 4, 5\)",
         ),
         (
             lambda: RandCandidateCrop()(torch.zeros(1, 4, 4, 4), label=torch.zeros(1, 4, 4, 5)),

@@ -54,6 +54,25 @@ def test_native_thick_slices_land_on_hr_grid_like_degrade(f):
     assert torch.allclose(up.as_tensor(), DegradeResolution(f)(x), atol=1e-10)
 
 
+def test_grid_key_brings_native_scans_onto_the_hr_grid_at_its_spacing():
+    hr_affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    hr_affine[:3, 3] = [-10.0, -12.0, -8.0]
+    x = torch.randn(1, 10, 12, 32, dtype=torch.float64)
+    lr = x.reshape(1, 10, 12, 8, 4).mean(-1)
+    lr_affine = hr_affine @ np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 4, 1.5], [0, 0, 0, 1.0]])
+    d = {
+        "image": MetaTensor(x, affine=torch.as_tensor(hr_affine)),
+        "lr": MetaTensor(lr, affine=torch.as_tensor(lr_affine)),
+    }
+    out = ResampleToWorkingGridd("lr", spacing=1.0, grid_key="image")(d)  # the spacing is the HR scan's, 2 mm
+    assert out["image"] is d["image"] and out["lr"].shape == x.shape
+    assert np.allclose(out["lr"].affine.numpy(), hr_affine)
+    assert torch.allclose(out["lr"].as_tensor(), DegradeResolution(4)(x), atol=1e-10)
+    d["lr"] = MetaTensor(lr[:, :, :11], affine=torch.as_tensor(lr_affine))  # another field of view
+    with pytest.raises(ValueError, match=r"key 'lr' \(array\): resampled at the spacing of key 'image'.*shape"):
+        ResampleToWorkingGridd("lr", grid_key="image")(d)
+
+
 def test_identity_grid_is_untouched_and_plain_tensor_works():
     x = torch.randn(2, 5, 6, 7)
     out = ResampleToWorkingGrid()(x)
