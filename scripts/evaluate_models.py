@@ -443,21 +443,23 @@ def choose_threshold(by_threshold: Mapping[float, Mapping[str, float]]) -> float
 
 
 def threshold_table(
-    sweeps: Mapping[str, Mapping[float, Mapping[str, Mapping[str, float]]]], chosen: Mapping[str, float], factor: str
+    sweeps: Mapping[str, Mapping[float, Mapping[str, Mapping[str, float]]]],
+    chosen: Mapping[str, float],
+    judged_at: Mapping[str, str],
 ) -> str:
-    """Markdown table of pooled F1 per run and threshold at ``factor`` (``hr`` for the teacher), the chosen one in
-    bold; ``sweeps``: run name to threshold to factor key to pooled metrics."""
+    """Markdown table of pooled F1 per run and threshold, each run at its factor key ``judged_at[name]``, the
+    chosen threshold in bold; ``sweeps``: run name to threshold to factor key to pooled metrics."""
     thresholds = sorted({t for sweep in sweeps.values() for t in sweep})
     header = ["Run", *(f"F1 at {t:g}" for t in thresholds), "Chosen"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, sweep in sweeps.items():
         cells = []
         for t in thresholds:
-            at = sweep[t][HR if name == "teacher" else factor] if t in sweep else None
-            cell = "" if at is None else format_mean_sd([at["f1"]], percent=True)
+            cell = format_mean_sd([sweep[t][judged_at[name]]["f1"]], percent=True) if t in sweep else ""
             cells.append(f"**{cell}**" if t == chosen[name] else cell)
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {chosen[name]:g} |")
-    lines += ["", f"Pooled lesion F1 (%) at ×{factor} (the teacher: HR) for each probability threshold."]
+    factors = ", ".join(dict.fromkeys(_factor_label(f) for f in judged_at.values()))
+    lines += ["", f"Pooled lesion F1 (%) for each probability threshold, at {factors}."]
     return "\n".join(lines)
 
 
@@ -574,10 +576,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         for name, by_factor in counts.items()
     }
-    chosen = {
-        name: choose_threshold({t: at[HR if name == "teacher" else selection] for t, at in sweep.items()})
-        for name, sweep in sweeps.items()
-    }
+    judged_at = {name: HR if name == "teacher" else selection for name in sweeps}
+    chosen = {name: choose_threshold({t: at[judged_at[name]] for t, at in sweeps[name].items()}) for name in sweeps}
     summaries = {name: sweeps[name][chosen[name]] for name in sweeps}
     n_subjects = {factor: len(rows) for factor, rows in n_ref_rows.items()}
     n_ref = {factor: sum(rows) for factor, rows in n_ref_rows.items()}
@@ -618,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_atomic(args.out / "metrics.json", json.dumps(record, indent=1, allow_nan=False) + "\n")
     print(f"{main_table}\n\n{ablation_table}")
     if any(len(t) > 1 for t in thresholds.values()):
-        print(f"\n{threshold_table(sweeps, chosen, selection)}")
+        print(f"\n{threshold_table(sweeps, chosen, judged_at)}")
     _progress(f"wrote {args.out / 'metrics.json'}")
     tables = {"table": main_table, "ablation": ablation_table, "walltime": wall_time_table(args.runs, list(runs))}
     for path in args.write_docs:

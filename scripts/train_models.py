@@ -56,7 +56,11 @@ class Run:
     model_filename: str
     overrides: dict[str, object] = field(default_factory=dict)
     needs_teacher: bool = False
-    lr_student: bool = True
+
+    @property
+    def lr_student(self) -> bool:
+        """Whether the run trains an LR student (the runs whose inputs include native scans and hard negatives)."""
+        return "native_lr.json" in self.configs
 
 
 def student(name: str, mode: str, seed: int, epochs: int, network: dict[str, object] | None = None) -> Run:
@@ -79,8 +83,8 @@ def plan(seeds: list[int], epochs: int, teacher_epochs: int) -> list[Run]:
     if epochs % 4:
         raise ValueError(f"--epochs: expected a multiple of 4 (four PLKD stages), got {epochs}")
     runs = [
-        Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": teacher_epochs}, lr_student=False),
-        Run("screening", ("train.json", "screening.json"), "screening.pt", {"max_epochs": epochs}, lr_student=False),
+        Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": teacher_epochs}),
+        Run("screening", ("train.json", "screening.json"), "screening.pt", {"max_epochs": epochs}),
     ]
     for seed in seeds:
         runs += [

@@ -50,6 +50,12 @@ STAGES: tuple[str, ...] = (
 """Names of the timed stages of :class:`CMBDetector`, in order (keys of :attr:`DetectionResult.timings`)."""
 
 
+def _as_threshold(threshold: object) -> float:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise ValueError(f"threshold: expected a probability in (0, 1), got {threshold!r}")
+    return float(threshold)
+
+
 def _as_device(device: str | torch.device) -> torch.device:
     try:
         resolved = torch.device(device)
@@ -155,8 +161,7 @@ class CMBDetector:
             raise ValueError(f"network: expected a torch.nn.Module, got {type(network).__name__}")
         if screening_network is not None and not isinstance(screening_network, torch.nn.Module):
             raise ValueError(f"screening_network: expected a torch.nn.Module or None, got {type(screening_network)}")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
-            raise ValueError(f"threshold: expected a probability in (0, 1), got {threshold!r}")
+        self.threshold = _as_threshold(threshold)
         self.device = _as_device(device)
         self.network = network.to(self.device).eval()
         self.screening_network = None if screening_network is None else screening_network.to(self.device).eval()
@@ -174,7 +179,6 @@ class CMBDetector:
         if not isinstance(self.postprocessing, LesionCleanup):
             raise ValueError(f"postprocessing: expected a LesionCleanup, got {type(self.postprocessing).__name__}")
         self.cleanup = bool(cleanup)
-        self.threshold = float(threshold)
 
     @classmethod
     def from_bundle(
@@ -431,9 +435,7 @@ class CMBDetector:
         Raises:
             ValueError: for a threshold outside (0, 1) or a map not of the input's shape.
         """
-        threshold = self.threshold if threshold is None else float(threshold)
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"threshold: expected a probability in (0, 1), got {threshold!r}")
+        threshold = self.threshold if threshold is None else _as_threshold(threshold)
         if tuple(probability.shape) != tuple(prepared.input_shape):
             raise ValueError(
                 f"probability: expected the input's shape {tuple(prepared.input_shape)}, got {tuple(probability.shape)}"

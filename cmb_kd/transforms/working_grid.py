@@ -163,31 +163,30 @@ class ResampleToWorkingGridd(MapTransform):
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
         d = dict(data)
         require_keys(d, [*self.keys, *([] if self.grid_key is None else [self.grid_key])], self.allow_missing_keys)
-        grid = None
-        if self.grid_key is not None:
-            reference = d[self.grid_key]
-            check_ndim(reference, (4,), f"key '{self.grid_key}'", "channel-first (C, H, W, D)")
-            affine = _as_affine(reference.affine if isinstance(reference, MetaTensor) else None, "grid affine")
-            blank = MetaTensor(torch.zeros((1, *reference.shape[1:]), dtype=torch.uint8), affine=affine)
-            grid = Orientation(axcodes="RAS", labels=None)(blank)
+        grid = None if self.grid_key is None else self._grid(d[self.grid_key])
         for key, mode in self.key_iterator(d, self.mode):
-            if grid is None:
-                d[key] = self.resampler._apply(d[key], None, mode, f"key '{key}'")
-                continue
-            grid_affine = grid.affine.to(torch.float64)
-            spacing = [float(v) for v in torch.linalg.norm(grid_affine[:3, :3], dim=0)]
+            spacing = None if grid is None else [float(v) for v in torch.linalg.norm(grid.affine[:3, :3], dim=0)]
             out = self.resampler._apply(d[key], None, mode, f"key '{key}'", spacing)
-            out_affine = out.affine.to(torch.float64) if isinstance(out, MetaTensor) else None
-            if tuple(out.shape[1:]) != tuple(grid.shape[1:]) or (
-                out_affine is not None and not torch.allclose(out_affine, grid_affine, atol=1e-3)
+            if grid is not None and (
+                tuple(out.shape[1:]) != tuple(grid.shape[1:])
+                or (isinstance(out, MetaTensor) and not torch.allclose(out.affine.double(), grid.affine, atol=1e-3))
             ):
                 raise ValueError(
                     f"key '{key}' ({_source(d[key])}): resampled at the spacing of key '{self.grid_key}' "
-                    f"({_source(reference)}), it does not land on its grid: shape {tuple(out.shape[1:])}, expected "
-                    f"{tuple(grid.shape[1:])} with the same affine; expected scans of one field of view"
+                    f"({_source(d[self.grid_key])}), it does not land on its grid: shape {tuple(out.shape[1:])}, "
+                    f"expected {tuple(grid.shape[1:])} with the same affine; expected scans of one field of view"
                 )
             d[key] = out
         return d
+
+    def _grid(self, reference: NdarrayOrTensor) -> MetaTensor:
+        """An empty image on the RAS-oriented grid of ``reference`` (float64 affine)."""
+        check_ndim(reference, (4,), f"key '{self.grid_key}'", "channel-first (C, H, W, D)")
+        affine = _as_affine(reference.affine if isinstance(reference, MetaTensor) else None, "grid affine")
+        blank = MetaTensor(torch.zeros((1, *reference.shape[1:]), dtype=torch.uint8), affine=affine)
+        grid = Orientation(axcodes="RAS", labels=None)(blank)
+        grid.affine = grid.affine.to(torch.float64)
+        return grid
 
 
 def _source(img: NdarrayOrTensor) -> str:
