@@ -52,6 +52,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             progress=not args.quiet,
             preview=args.preview,
+            workers=args.workers,
         )
     except (ValueError, FileExistsError, PermissionError, NotADirectoryError) as err:
         raise UserError(str(err)) from err
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty OUT_DIR")
     synth.add_argument("--preview", action="store_true", help="also write a PNG per subject (HR beside x4 LR)")
+    synth.add_argument(
+        "--workers", type=_positive_int, default=1, help="subjects simulated in parallel processes (default 1)"
+    )
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth)
 

@@ -30,20 +30,29 @@ the one of best pooled F1 at ×4 (the teacher: HR); the tables show the runs at 
 records all, and a table of F1 per threshold is printed. Choose on the validation split, then evaluate the test split
 with ``--thresholds-from VAL_OUT/metrics.json`` (each run at the threshold chosen there), never choosing on test.
 
+Runs evaluated earlier: ``--merge METRICS_JSON`` keeps in the new metrics.json and in the tables every run of that
+earlier record that is not evaluated now, so that the tables can grow run by run (a run trained later is evaluated
+alone and joins the others) without training every model again. The earlier record must be of the same cohort
+(datalist seed and number of subjects), split and reference lesions, and hold every factor evaluated now. Each run
+keeps the date, package version and git commit it was evaluated with, and its training wall time.
+
 Usage: python scripts/evaluate_models.py --cohort data/cohort [--runs runs/models] [--split test] [--factors 2 4 8]
            [--models plkd-s0 teacher ...] [--bundle PATH] [--device cpu] [--out results] [--screening]
-           [--thresholds T ... | --thresholds-from METRICS_JSON] [--write-docs docs/results.md ...]
+           [--thresholds T ... | --thresholds-from METRICS_JSON] [--merge METRICS_JSON]
+           [--write-docs docs/results.md ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import json
 import math
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -263,19 +272,27 @@ def format_ablation_table(summaries: Mapping[str, Mapping[str, Mapping[str, floa
     return "\n".join(lines)
 
 
-def wall_time_table(runs_dir: Path, names: Sequence[str]) -> str:
-    """Markdown table of the training wall time of ``names`` from ``RUNS/<name>/wall_time.json``.
+def read_wall_time(runs_dir: Path, name: str) -> dict[str, float] | None:
+    """The training wall time of run ``name`` from ``RUNS/<name>/wall_time.json`` (seconds and number of
+    invocations), or None for a run trained elsewhere."""
+    path = runs_dir / name / "wall_time.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return {"seconds": float(record["seconds"]), "invocations": len(record["invocations"])}
 
-    Runs without the file (trained elsewhere) are listed as "not recorded".
+
+def wall_time_table(wall_times: Mapping[str, Mapping[str, float] | None]) -> str:
+    """Markdown table of the training wall time per run (``wall_times``: run name to :func:`read_wall_time`).
+
+    Runs without a record (trained elsewhere) are listed as "not recorded".
     """
     lines = ["| Run | Wall time (min) | Invocations (resumed runs count each start) |", "|---|---|---|"]
-    for name in names:
-        path = runs_dir / name / "wall_time.json"
-        if not path.is_file():
+    for name, record in wall_times.items():
+        if record is None:
             lines.append(f"| {name} | not recorded | |")
             continue
-        record = json.loads(path.read_text())
-        lines.append(f"| {name} | {record['seconds'] / 60:.1f} | {len(record['invocations'])} |")
+        lines.append(f"| {name} | {record['seconds'] / 60:.1f} | {int(record['invocations'])} |")
     return "\n".join(lines)
 
 
@@ -478,6 +495,69 @@ def _thresholds_from(parser: argparse.ArgumentParser, path: Path, names: Sequenc
     return result
 
 
+def _package_version() -> str:
+    from cmb_kd import __version__
+
+    return __version__
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=BUNDLE, capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _cohort_identity(cohort: Path) -> dict[str, Any]:
+    """What tells one cohort from another: the seed of its datalist and its number of subjects."""
+    lists = json.loads((cohort / "datalist.json").read_text())
+    images = {
+        e.get("image") for k in ("training", "validation", "test") for e in lists.get(k) or [] if isinstance(e, dict)
+    }
+    return {"seed": lists.get("seed"), "subjects": len(images)}
+
+
+def load_merge(
+    path: Path, *, split: str, factors: Sequence[int], cohort: Mapping[str, Any], n_ref: Mapping[str, int]
+) -> dict[str, Any]:
+    """The earlier record ``path``, checked to be of the same evaluation as the one of now.
+
+    Raises:
+        ValueError: naming ``path`` and what differs from the evaluation of now.
+    """
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"--merge: {path}: cannot read ({err}); expected a metrics.json of this script") from err
+    if not isinstance(record, dict) or not isinstance(record.get("runs"), dict):
+        raise ValueError(f"--merge: {path}: no 'runs'; expected a metrics.json of this script")
+    expected = {"split": split, "cohort_identity": dict(cohort)}
+    for key, value in expected.items():
+        if record.get(key) != value:
+            raise ValueError(f"--merge: {path}: {key} is {record.get(key)!r}, expected {value!r} as evaluated now")
+    missing = [f for f in factors if f not in record.get("factors", [])]
+    if missing:
+        raise ValueError(f"--merge: {path}: factors {missing} were not evaluated there; expected all of {factors}")
+    for factor, count in n_ref.items():
+        if factor in record.get("n_ref", {}) and record["n_ref"][factor] != count:
+            raise ValueError(
+                f"--merge: {path}: {record['n_ref'][factor]} reference lesions at {_factor_label(factor)}, expected "
+                f"{count} as counted now (another cohort or labels)"
+            )
+    return record
+
+
+def _summary_of(entry: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """The pooled metrics per factor of a run's metrics.json entry (None back to nan)."""
+    return {
+        factor: {k: math.nan if v is None else float(v) for k, v in at["metrics"].items()}
+        for factor, at in entry["factors"].items()
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cohort", type=Path, required=True, help="cohort folder written by cmb-kd synth")
@@ -509,11 +589,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "there",
     )
     parser.add_argument(
+        "--merge",
+        type=Path,
+        default=None,
+        help="metrics.json of an earlier evaluation of the same cohort and split: its runs not evaluated now are kept",
+    )
+    parser.add_argument(
         "--write-docs", nargs="+", type=Path, default=[], help="Markdown files whose results markers are replaced"
     )
     args = parser.parse_args(argv)
     if args.thresholds is not None and args.thresholds_from is not None:
         parser.error("--thresholds and --thresholds-from: expected one of them, not both")
+    if args.merge is not None and not args.merge.is_file():
+        parser.error(f"--merge: {args.merge}: file not found; expected a metrics.json of this script")
     if args.thresholds is not None and not all(0.0 < t < 1.0 for t in args.thresholds):
         parser.error(f"--thresholds: expected probabilities in (0, 1), got {args.thresholds}")
 
@@ -581,11 +669,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     summaries = {name: sweeps[name][chosen[name]] for name in sweeps}
     n_subjects = {factor: len(rows) for factor, rows in n_ref_rows.items()}
     n_ref = {factor: sum(rows) for factor, rows in n_ref_rows.items()}
+    cohort_identity = _cohort_identity(args.cohort)
+    provenance = {
+        "evaluated": datetime.date.today().isoformat(),
+        "cmb_kd_version": _package_version(),
+        "commit": _git_commit(),
+    }
+    entries_now = {
+        name: {
+            "weights": str(runs[name]),
+            **provenance,
+            "wall_time": read_wall_time(args.runs, name),
+            "threshold": chosen[name],
+            "thresholds": {
+                f"{t:g}": {factor: {k: _json_number(v) for k, v in m.items()} for factor, m in at.items()}
+                for t, at in sweeps[name].items()
+            },
+            "factors": {
+                factor: {
+                    "metrics": {k: _json_number(v) for k, v in summaries[name][factor].items()},
+                    "subjects": [{"subject": subject, **dataclasses.asdict(c[chosen[name]])} for subject, c in rows],
+                }
+                for factor, rows in by_factor.items()
+            },
+        }
+        for name, by_factor in counts.items()
+    }
+    kept: dict[str, Any] = {}
+    if args.merge is not None:
+        try:
+            earlier = load_merge(args.merge, split=args.split, factors=factors, cohort=cohort_identity, n_ref=n_ref)
+        except ValueError as err:
+            parser.error(str(err))
+        kept = {name: entry for name, entry in earlier["runs"].items() if name not in entries_now}
+        if kept:  # the factor keys of the kept runs (e.g. the teacher's HR) count their subjects and lesions too
+            n_subjects = {**earlier.get("n_subjects", {}), **n_subjects}
+            n_ref = {**earlier.get("n_ref", {}), **n_ref}
+            summaries.update({name: _summary_of(entry) for name, entry in kept.items()})
+            _progress(f"kept {len(kept)} run(s) evaluated earlier from {args.merge}: {sorted(kept)}")
+    all_entries = dict(sorted({**kept, **entries_now}.items()))
     main_table = format_main_table(summaries, factors, split=args.split, n_subjects=n_subjects, n_ref=n_ref)
     ablation_table = format_ablation_table(summaries, factors)
 
     record = {
         "cohort": str(args.cohort),
+        "cohort_identity": cohort_identity,
         "split": args.split,
         "factors": factors,
         "bundle": str(args.bundle),
@@ -593,26 +721,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "matching": {"connectivity": 26, "max_distance_mm": None},
         "n_subjects": n_subjects,
         "n_ref": n_ref,
-        "runs": {
-            name: {
-                "weights": str(runs[name]),
-                "threshold": chosen[name],
-                "thresholds": {
-                    f"{t:g}": {factor: {k: _json_number(v) for k, v in m.items()} for factor, m in at.items()}
-                    for t, at in sweeps[name].items()
-                },
-                "factors": {
-                    factor: {
-                        "metrics": {k: _json_number(v) for k, v in summaries[name][factor].items()},
-                        "subjects": [
-                            {"subject": subject, **dataclasses.asdict(c[chosen[name]])} for subject, c in rows
-                        ],
-                    }
-                    for factor, rows in by_factor.items()
-                },
-            }
-            for name, by_factor in counts.items()
-        },
+        "runs": all_entries,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out / "metrics.json", json.dumps(record, indent=1, allow_nan=False) + "\n")
@@ -620,7 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(len(t) > 1 for t in thresholds.values()):
         print(f"\n{threshold_table(sweeps, chosen, judged_at)}")
     _progress(f"wrote {args.out / 'metrics.json'}")
-    tables = {"table": main_table, "ablation": ablation_table, "walltime": wall_time_table(args.runs, list(runs))}
+    wall_times = {name: entry.get("wall_time") for name, entry in all_entries.items()}
+    tables = {"table": main_table, "ablation": ablation_table, "walltime": wall_time_table(wall_times)}
     for path in args.write_docs:
         text = path.read_text(encoding="utf-8")
         for name in MARKERS:

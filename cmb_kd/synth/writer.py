@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nibabel as nib
@@ -110,6 +111,29 @@ def _prepare(out_dir: Path, overwrite: bool) -> None:
         ) from err
 
 
+def _share_cores(threads: int) -> None:
+    """Caps the torch threads of a worker process so that the workers together use the machine's cores once."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _simulate_and_write(config: SynthConfig, seed: int, out_dir: Path, name: str, preview: bool) -> dict[str, str]:
+    """Simulates one subject and writes it to ``out_dir/name``, renamed into place only when complete."""
+    subject = simulate_subject(config, seed=seed)
+    partial = out_dir / f".{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    entry = write_subject(subject, partial, name)
+    if preview:
+        plot_subject(subject, partial / f"{name}_preview.png", factor=4 if "x4" in subject.lr else None)
+    final = out_dir / name
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(partial, final)
+    logger.debug("%s: %d CMBs", name, entry["n_cmb"])
+    return entry
+
+
 def write_cohort(
     out_dir: str | Path,
     n_subjects: int,
@@ -118,6 +142,7 @@ def write_cohort(
     overwrite: bool = False,
     progress: bool = True,
     preview: bool = False,
+    workers: int = 1,
 ) -> Path:
     """Simulates ``n_subjects`` subjects and writes them with a ``datalist.json``.
 
@@ -132,39 +157,43 @@ def write_cohort(
         overwrite: allow a non-empty ``out_dir``; existing subject folders of the same names are replaced.
         progress: show a progress bar.
         preview: also write ``sub-XXX/sub-XXX_preview.png`` (HR beside native ×4 LR, see :func:`plot_subject`).
+        workers: subjects simulated at once, each in its own process; the files do not depend on it.
 
     Returns:
         Path of the written ``datalist.json``.
 
     Raises:
-        ValueError: if ``n_subjects < 1``.
+        ValueError: if ``n_subjects < 1`` or ``workers < 1``.
         FileExistsError: if ``out_dir`` is not empty and ``overwrite`` is false.
         NotADirectoryError: if ``out_dir`` is a file.
         PermissionError: if ``out_dir`` cannot be created or written.
     """
     if int(n_subjects) != n_subjects or n_subjects < 1:
         raise ValueError(f"n_subjects must be a positive integer, got {n_subjects}")
+    if int(workers) != workers or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers}")
     config = config or SynthConfig()
     out_dir = Path(out_dir)
     _prepare(out_dir, overwrite)
     from tqdm.auto import tqdm
 
     width = max(3, len(str(n_subjects)))
-    entries = []
-    for index in tqdm(range(n_subjects), desc="synth", unit="subject", disable=not progress):
-        name = f"sub-{index + 1:0{width}d}"
-        subject = simulate_subject(config, seed=subject_seed(seed, index))
-        partial = out_dir / f".{name}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        entry = write_subject(subject, partial, name)
-        if preview:
-            plot_subject(subject, partial / f"{name}_preview.png", factor=4 if "x4" in subject.lr else None)
-        final = out_dir / name
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(partial, final)
-        entries.append(entry)
-        logger.debug("%s: %d CMBs", name, entry["n_cmb"])
+    jobs = [(config, subject_seed(seed, i), out_dir, f"sub-{i + 1:0{width}d}", preview) for i in range(n_subjects)]
+    bar = tqdm(total=n_subjects, desc="synth", unit="subject", disable=not progress)
+    if workers == 1:
+        entries = []
+        for job in jobs:
+            entries.append(_simulate_and_write(*job))
+            bar.update()
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(max_workers=workers, initializer=_share_cores, initargs=(threads,)) as pool:
+            futures = [pool.submit(_simulate_and_write, *job) for job in jobs]
+            for future in futures:
+                future.result()
+                bar.update()
+            entries = [future.result() for future in futures]
+    bar.close()
     datalist = {
         "name": "cmb_kd synthetic cohort",
         "description": "Physics-based synthetic T2*/SWI cohort with CMBs and mimics (synthetic data, not clinical).",

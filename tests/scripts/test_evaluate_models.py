@@ -228,6 +228,44 @@ def test_thresholds_chosen_on_one_split_are_used_on_another(tiny_setup, tmp_path
     assert "no threshold for run 'nokd-s0'" in capsys.readouterr().err
 
 
+def test_merge_keeps_the_runs_evaluated_earlier(tiny_setup, tmp_path, capsys) -> None:
+    cohort, bundle, runs = tiny_setup
+    argv = ["--cohort", str(cohort), "--runs", str(runs), "--bundle", str(bundle), "--factors", "4"]
+    first = tmp_path / "first"
+    assert evaluate_models.main([*argv, "--models", "plkd-s0", "teacher", "--out", str(first)]) == 0
+    earlier = json.loads((first / "metrics.json").read_text())
+    assert earlier["cohort_identity"] == {"seed": 0, "subjects": 2}
+    assert earlier["runs"]["plkd-s0"]["commit"] is None or len(earlier["runs"]["plkd-s0"]["commit"]) == 40
+    doc = tmp_path / "results.md"
+    doc.write_text(DOC)
+    second = tmp_path / "second"
+    merged_argv = [*argv, "--models", "nokd-s0", "--out", str(second), "--merge", str(first / "metrics.json")]
+    assert evaluate_models.main([*merged_argv, "--write-docs", str(doc)]) == 0
+    merged = json.loads((second / "metrics.json").read_text())
+    assert list(merged["runs"]) == ["nokd-s0", "plkd-s0", "teacher"]
+    for name in ("plkd-s0", "teacher"):
+        assert merged["runs"][name] == earlier["runs"][name]
+    assert merged["n_subjects"] == {"hr": 2, "4": 2}
+    printed = capsys.readouterr()
+    assert "kept 2 run(s) evaluated earlier" in printed.err
+    for row in ("| Teacher on HR (upper bound) |", "| PLKD student (E²U-Net) (1 seed) |", "| No-KD student (1 seed) |"):
+        assert row in printed.out and row in doc.read_text()
+    plkd = earlier["runs"]["plkd-s0"]["factors"]["4"]["metrics"]
+    assert f"| +PLKD | {evaluate_models.format_mean_sd([plkd['tpr']], percent=True)} |" in printed.out
+    # the record of another split is refused with what differs
+    other = json.loads((first / "metrics.json").read_text())
+    other["split"] = "validation"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(SystemExit):
+        evaluate_models.main(
+            [*argv, "--models", "nokd-s0", "--out", str(tmp_path / "x"), "--merge", str(tmp_path / "other.json")]
+        )
+    assert "split is 'validation', expected 'test'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        evaluate_models.main([*argv, "--merge", str(tmp_path / "missing.json")])
+    assert "missing.json: file not found" in capsys.readouterr().err
+
+
 def test_choose_threshold_best_f1_lowest_on_ties_nan_as_zero() -> None:
     choose = evaluate_models.choose_threshold
     assert choose({0.5: {"f1": 0.4}, 0.7: {"f1": 0.6}, 0.9: {"f1": 0.6}}) == 0.7
@@ -239,7 +277,8 @@ def test_wall_time_table(tmp_path) -> None:
     (tmp_path / "teacher").mkdir()
     record = {"invocations": [{"seconds": 600.0, "finished": False}, {"seconds": 300.0, "finished": True}]}
     (tmp_path / "teacher" / "wall_time.json").write_text(json.dumps({**record, "seconds": 900.0}))
-    table = evaluate_models.wall_time_table(tmp_path, ["teacher", "plkd-s0"])
+    wall_times = {name: evaluate_models.read_wall_time(tmp_path, name) for name in ("teacher", "plkd-s0")}
+    table = evaluate_models.wall_time_table(wall_times)
     assert table.splitlines()[2:] == ["| teacher | 15.0 | 2 |", "| plkd-s0 | not recorded | |"]
 
 

@@ -56,6 +56,25 @@ def test_files_load_with_stated_spacing_and_affine(cohort, factor):
         np.testing.assert_allclose(image.affine @ [0, 0, 0, 1], hr @ [0, 0, (factor - 1) / 2, 1])
 
 
+@pytest.mark.slow
+def test_parallel_workers_write_the_same_cohort(cohort, tmp_path, small_config):
+    write_cohort(tmp_path, n_subjects=2, seed=5, config=small_config, progress=False, workers=2)
+    serial = json.loads((cohort / "datalist.json").read_text())
+    parallel = json.loads((tmp_path / "datalist.json").read_text())
+    assert parallel == serial
+    for name in ("sub-001", "sub-002"):
+        for path in sorted((cohort / name).glob("*.nii.gz")):
+            other = nib.load(tmp_path / name / path.name)
+            np.testing.assert_array_equal(np.asarray(other.dataobj), np.asarray(nib.load(path).dataobj), path.name)
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("workers", [0, 1.5])
+def test_rejects_bad_worker_count(tmp_path, workers):
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        write_cohort(tmp_path / "c", 1, progress=False, workers=workers)
+
+
 def test_refuses_non_empty_folder(tmp_path, small_config):
     (tmp_path / "keep.txt").write_text("user data")
     with pytest.raises(FileExistsError, match="folder is not empty.*--overwrite"):
