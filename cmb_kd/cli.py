@@ -82,8 +82,18 @@ def _cmd_infer(args: argparse.Namespace) -> int:
 
     try:
         bundle = Path(args.bundle) if args.bundle is not None else default_bundle_dir()
-        detector = CMBDetector.from_bundle(bundle, device=args.device, allow_untrained=args.allow_untrained)
-        run = run_inference(args.inputs, Path(args.output), detector, report=args.report, progress=not args.quiet)
+        overrides = {} if args.paramagnetic_phase is None else {"paramagnetic_phase": args.paramagnetic_phase}
+        detector = CMBDetector.from_bundle(
+            bundle, device=args.device, allow_untrained=args.allow_untrained, overrides=overrides
+        )
+        run = run_inference(
+            args.inputs,
+            Path(args.output),
+            detector,
+            report=args.report,
+            progress=not args.quiet,
+            phase=not args.no_phase,
+        )
     except (ValueError, FileNotFoundError, OutputError) as err:
         raise UserError(str(err)) from err
     for outcome in run.failures:
@@ -125,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--bundle", default=None, help="bundle folder (default: the shipped cmb_lr_mri_segmentation)")
     infer.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks run (cpu)")
     infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png per scan")
+    infer.add_argument(
+        "--no-phase",
+        action="store_true",
+        help="ignore phase images beside the scans (NAME with 'phase' for its modality, e.g. sub-001_phase.nii.gz)",
+    )
+    infer.add_argument(
+        "--paramagnetic-phase",
+        choices=["negative", "positive"],
+        default=None,
+        help="phase sign of paramagnetic sources in your phase images: negative (right-handed, the bundle's default) "
+        "or positive (left-handed)",
+    )
     infer.add_argument(
         "--allow-untrained",
         action="store_true",

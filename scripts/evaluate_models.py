@@ -6,8 +6,10 @@ standardisation, candidates; with ``--screening`` also the FCN of ``RUNS/screeni
 student-type run (``plkd-sN``, ``nokd-sN``, ``direct-sN``, ``dynunet-sN``, ``ablation-2d|3d|hybrid``) segments that
 prepared scan (:meth:`CMBDetector.segment`) and its mask, on the scan's own grid, is compared with ``label_lr_xF``.
 The ``teacher`` run segments the HR ``image`` against ``label`` once per subject (an upper bound, shown in every
-factor column). Lesions are matched and pooled over subjects by :mod:`cmb_kd.metrics` (overlap matching,
-26-connectivity): TPR, PPV, FP_avg (false positives per subject), F1 and voxel Dice.
+factor column). Each scan's high-pass phase (``phase``, ``phase_lr_xF``), where the datalist has one, goes with it
+to the clean-up's phase-sign rule, as ``cmb-kd infer`` gives it the phase beside a scan (``--no-phase`` leaves it
+out). Lesions are matched and pooled over subjects by :mod:`cmb_kd.metrics` (overlap matching, 26-connectivity):
+TPR, PPV, FP_avg (false positives per subject), F1 and voxel Dice.
 
 A run is included when its final weights exist (``teacher/models/teacher.pt``, ``dynunet-sN/models/dynunet.pt``,
 ``<name>/models/model.pt`` otherwise; see ``scripts/train_models.py``). Its network is the bundle's: the
@@ -364,8 +366,9 @@ def _check_cohort(parser: argparse.ArgumentParser, cohort: Path, split: str, fac
         available = sorted(k for k, v in lists.items() if isinstance(v, list) and v) if isinstance(lists, dict) else []
         parser.error(f"--split: {datalist} has no non-empty list {split!r}; expected one of {available}")
     keys = ["image", "label"] + [f"{kind}_lr_x{f}" for f in factors for kind in ("image", "label")]
+    phase_keys = ["phase"] + [f"phase_lr_x{f}" for f in factors]
     for index, entry in enumerate(entries):
-        for key in keys:
+        for key in keys + [k for k in phase_keys if k in entry]:
             if key not in entry:
                 parser.error(f"--factors: {datalist}: {split}[{index}] has no key {key!r}")
             if not (cohort / entry[key]).is_file():
@@ -392,6 +395,8 @@ def evaluate(
     detector: Any,
     networks: Mapping[str, Any],
     thresholds: Mapping[str, Sequence[float]] | None = None,
+    *,
+    phase: bool = True,
 ) -> tuple[dict[str, dict[str, list[tuple[str, dict[float, Any]]]]], dict[str, list[int]]]:
     """Runs every network on every scan of ``entries``: one :meth:`CMBDetector.prepare` per scan, one
     :meth:`CMBDetector.segment` per network, and its probability map thresholded and cleaned up at each threshold
@@ -404,6 +409,8 @@ def evaluate(
         detector: the :class:`CMBDetector` that prepares the scans.
         networks: run name to its network; ``"teacher"`` runs on the HR ``image``.
         thresholds: run name to its probability thresholds (default: the detector's threshold for every run).
+        phase: give each scan's high-pass phase (``phase``, ``phase_lr_xF``) to the clean-up's phase-sign rule
+            when the entry has one.
 
     Returns:
         Run name to factor key (``"hr"`` for the teacher) to ``(subject, {threshold: LesionCounts})`` per subject,
@@ -419,16 +426,17 @@ def evaluate(
     counts: dict[str, dict[str, list[tuple[str, dict[float, Any]]]]] = {name: {} for name in networks}
     n_ref: dict[str, list[int]] = {}
     students = [name for name in networks if name != "teacher"]
-    jobs = [(HR, "image", "label", ["teacher"])] if "teacher" in networks else []
+    jobs = [(HR, "", ["teacher"])] if "teacher" in networks else []
     if students:
-        jobs += [(str(f), f"image_lr_x{f}", f"label_lr_x{f}", students) for f in factors]
+        jobs += [(str(f), f"_lr_x{f}", students) for f in factors]
     for number, entry in enumerate(entries, start=1):
         subject = str(entry.get("subject", Path(entry["image"]).parent.name))
-        for factor, image_key, label_key, names in jobs:
+        for factor, suffix, names in jobs:
             start = time.perf_counter()
-            scan = cohort / entry[image_key]
+            scan, label_key, phase_key = cohort / entry[f"image{suffix}"], f"label{suffix}", f"phase{suffix}"
+            phase_map = cohort / entry[phase_key] if phase and phase_key in entry else None
             try:
-                prepared = detector.prepare(scan)
+                prepared = detector.prepare(scan, phase=phase_map)
             except (InputError, ValueError) as err:
                 raise ValueError(f"{scan}: {err}") from err
             label = _load_label(cohort / entry[label_key], prepared)
@@ -441,8 +449,8 @@ def evaluate(
                     for t in thresholds[name]
                 }
                 counts[name].setdefault(factor, []).append((subject, found))
-                suffix = {t: f" at {t:g}" if len(found) > 1 else "" for t in found}
-                at = [f"{c.tp} TP {c.fp} FP {c.fn} FN{suffix[t]}" for t, c in found.items()]
+                at_t = {t: f" at {t:g}" if len(found) > 1 else "" for t in found}
+                at = [f"{c.tp} TP {c.fp} FP {c.fn} FN{at_t[t]}" for t, c in found.items()]
                 line += f"; {name} " + ", ".join(at)
             _progress(f"{line} ({time.perf_counter() - start:.0f} s)")
     return counts, n_ref
@@ -521,7 +529,13 @@ def _cohort_identity(cohort: Path) -> dict[str, Any]:
 
 
 def load_merge(
-    path: Path, *, split: str, factors: Sequence[int], cohort: Mapping[str, Any], n_ref: Mapping[str, int]
+    path: Path,
+    *,
+    split: str,
+    factors: Sequence[int],
+    cohort: Mapping[str, Any],
+    n_ref: Mapping[str, int],
+    phase: bool,
 ) -> dict[str, Any]:
     """The earlier record ``path``, checked to be of the same evaluation as the one of now.
 
@@ -534,7 +548,7 @@ def load_merge(
         raise ValueError(f"--merge: {path}: cannot read ({err}); expected a metrics.json of this script") from err
     if not isinstance(record, dict) or not isinstance(record.get("runs"), dict):
         raise ValueError(f"--merge: {path}: no 'runs'; expected a metrics.json of this script")
-    expected = {"split": split, "cohort_identity": dict(cohort)}
+    expected = {"split": split, "cohort_identity": dict(cohort), "phase": phase}
     for key, value in expected.items():
         if record.get(key) != value:
             raise ValueError(f"--merge: {path}: {key} is {record.get(key)!r}, expected {value!r} as evaluated now")
@@ -572,6 +586,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--screening",
         action="store_true",
         help="add the screening FCN (RUNS/screening/models/screening.pt) to stage 1; off by default, as in the bundle",
+    )
+    parser.add_argument(
+        "--no-phase",
+        action="store_true",
+        help="leave the phase images out (the clean-up's phase-sign rule then keeps calcifications)",
     )
     parser.add_argument(
         "--thresholds",
@@ -653,7 +672,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         thresholds = {name: sorted(set(args.thresholds or [detector.threshold])) for name in runs}
     try:
-        counts, n_ref_rows = evaluate(args.cohort, entries, factors, detector, networks, thresholds)
+        counts, n_ref_rows = evaluate(
+            args.cohort, entries, factors, detector, networks, thresholds, phase=not args.no_phase
+        )
     except ValueError as err:
         parser.error(str(err))
     selection = str(ABLATION_FACTOR) if ABLATION_FACTOR in factors else str(factors[0])
@@ -698,7 +719,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     kept: dict[str, Any] = {}
     if args.merge is not None:
         try:
-            earlier = load_merge(args.merge, split=args.split, factors=factors, cohort=cohort_identity, n_ref=n_ref)
+            earlier = load_merge(
+                args.merge,
+                split=args.split,
+                factors=factors,
+                cohort=cohort_identity,
+                n_ref=n_ref,
+                phase=not args.no_phase,
+            )
         except ValueError as err:
             parser.error(str(err))
         kept = {name: entry for name, entry in earlier["runs"].items() if name not in entries_now}
@@ -718,6 +746,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "factors": factors,
         "bundle": str(args.bundle),
         "screening": str(screening) if use_screening else None,
+        "phase": not args.no_phase,
         "matching": {"connectivity": 26, "max_distance_mm": None},
         "n_subjects": n_subjects,
         "n_ref": n_ref,

@@ -21,6 +21,7 @@ from cmb_kd.inference.cleanup_rules import CLEANUP_RULES, PARAMAGNETIC_PHASE_SIG
 from cmb_kd.inference.component_decision import ComponentDecision
 from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.detector import INFERENCE_CONFIG, STAGES, CMBDetector
+from cmb_kd.inference.dipole_fit import dipole_fit
 from cmb_kd.inference.exit_on_failure import exit_on_failure
 from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, InferenceOutcome
 from cmb_kd.inference.inference_run import InferenceRun
@@ -52,6 +53,7 @@ __all__ = [
     "PreparedScan",
     "InferenceRun",
     "default_bundle_dir",
+    "dipole_fit",
     "exit_on_failure",
     "load_network_weights",
     "run_inference",

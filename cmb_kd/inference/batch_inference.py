@@ -7,12 +7,13 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.inference_outcome import InferenceOutcome
 from cmb_kd.inference.inference_run import InferenceRun
-from cmb_kd.inference.input_discovery import find_inputs
+from cmb_kd.inference.input_discovery import find_inputs, phase_beside
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.output_writer import OutputWriter
@@ -31,6 +32,7 @@ def run_inference(
     *,
     report: bool = False,
     progress: bool = False,
+    phase: bool = True,
 ) -> InferenceRun:
     """Run ``detector`` on every scan named by ``inputs`` and write the outputs into ``output_dir``.
 
@@ -42,12 +44,17 @@ def run_inference(
     the file and recorded as failed; the other inputs are still processed. ``cmb_summary.csv`` (one row per
     input, failures included) is always written at the end. Inputs are only read.
 
+    With ``phase``, a phase image beside a scan (:func:`phase_beside`: ``sub-001_phase.nii.gz`` beside
+    ``sub-001_T2S.nii.gz``) is given to the detector as ``phase=`` for the clean-up's phase-sign rule, which tells
+    paramagnetic CMBs from diamagnetic calcifications; it must be on the scan's grid.
+
     Args:
         inputs: NIfTI files and/or folders.
         output_dir: output folder, created when missing.
         detector: a :class:`CMBDetector` (any callable ``detector(data, affine) -> DetectionResult``).
         report: also write a PNG per scan with the detections outlined.
         progress: show a progress bar.
+        phase: use the phase image beside each scan when there is one.
 
     Returns:
         The :class:`InferenceRun`; its ``status`` is 1 when any input failed, else 0.
@@ -64,7 +71,7 @@ def run_inference(
         logger.debug("%s", problem)
     for path in tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress):
         try:
-            outcomes.append(_process(path, writer, detector, report))
+            outcomes.append(_process(path, writer, detector, report, phase_beside(path) if phase else None))
         except (InputError, OutputError) as err:
             logger.debug("%s", err)
             outcomes.append(InferenceOutcome.failed(path, err))
@@ -77,10 +84,21 @@ def run_inference(
 
 
 def _process(
-    path: Path, writer: OutputWriter, detector: Callable[..., DetectionResult], report: bool
+    path: Path, writer: OutputWriter, detector: Callable[..., DetectionResult], report: bool, phase: Path | None
 ) -> InferenceOutcome:
     data, affine, header = load_scan(path)
-    result = detector(data, affine)
+    if phase is None:
+        result = detector(data, affine)
+    else:
+        phase_data, phase_affine, _ = load_scan(phase)
+        if phase_data.shape != data.shape or not np.allclose(phase_affine, affine, atol=1e-3):
+            raise InputError(
+                phase,
+                f"phase image of shape {phase_data.shape} is not on the grid of {path.name} (shape {data.shape})",
+                "the phase on the scan's grid: same shape and affine",
+            )
+        logger.debug("%s: phase from %s", path.name, phase.name)
+        result = detector(data, affine, phase=phase_data)
     writer.write_mask(path, result.mask, affine, header=header)
     writer.write_lesions(path, result.lesions)
     if report:

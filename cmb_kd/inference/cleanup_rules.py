@@ -46,13 +46,16 @@ class CleanupRules:
       distance (Euclidean, in mm, so anisotropic voxels are handled) from the centre of the nearest voxel outside
       the brain mask, the volume border counting as outside. A component with less than ``min_inside_fraction``
       of its voxels in there is rejected (skull, sinus and CSF rims).
-    - ``phase_sign``: only when a phase image is given. Paramagnetic CMBs and diamagnetic calcifications have
-      high-pass phase of opposite signs; with ``paramagnetic_phase="negative"`` (right-handed convention, this
-      project's simulator) calcifications are positive. A component whose mean phase has the calcification sign
-      with magnitude above ``phase_threshold_rad`` is rejected. Set ``paramagnetic_phase="positive"`` for
-      scanners using the left-handed convention. Off by default: the mean phase over a component is a weak cue
-      (the dipole field around a small source has lobes of both signs, and the high-pass filter shifts it), so
-      calibrate ``phase_threshold_rad`` on data of the target resolution before switching it on.
+    - ``phase_sign``: only when a phase image is given. Paramagnetic CMBs and diamagnetic calcifications both
+      darken the magnitude, but they bend the field around them in opposite directions: the phase outside a small
+      source follows the dipole pattern ``χ (3 cos² θ - 1) / r³`` with the sign of its susceptibility χ. The
+      correlation of the phase around the component (its signal void left out) with that pattern,
+      :func:`~cmb_kd.inference.dipole_fit`, has one sign for CMBs and the other for calcifications; a component
+      whose correlation has the calcification sign by more than ``calcification_fit`` is rejected. With
+      ``paramagnetic_phase="negative"`` (the right-handed convention of this project's simulator) CMBs correlate
+      negatively; set ``"positive"`` for phase images of the left-handed convention, or the rule removes CMBs
+      instead of calcifications. The rule is skipped on grids whose coarsest voxel is larger than
+      ``phase_max_spacing_mm``: across slabs thicker than about 5 mm too little of the pattern survives.
 
     Args:
         min_diameter_mm: smallest equivalent diameter kept, mm; None: no lower bound.
@@ -61,9 +64,10 @@ class CleanupRules:
         shape_floor_mm: extent added to every principal axis, mm; None: the grid's largest voxel size.
         brain_margin_mm: erosion margin of the brain mask, mm (0 keeps the brain mask as is); None: rule off.
         min_inside_fraction: smallest fraction of a component's voxels inside the eroded brain mask, in (0, 1].
-        reject_calcification: whether the phase-sign rule is on (it also needs a phase image); default off.
+        reject_calcification: whether the phase-sign rule is on (it also needs a phase image).
         paramagnetic_phase: ``"negative"`` or ``"positive"``: the phase sign of paramagnetic sources.
-        phase_threshold_rad: margin of the mean phase beyond zero, radians (>= 0).
+        calcification_fit: margin of the dipole correlation beyond zero on the calcification side, in [0, 1).
+        phase_max_spacing_mm: coarsest voxel size (mm) at which the phase-sign rule applies; None: any.
 
     Raises:
         ValueError: for a negative or non-finite setting, ``min_diameter_mm > max_diameter_mm``, an elongation
@@ -76,9 +80,10 @@ class CleanupRules:
     shape_floor_mm: float | None = None
     brain_margin_mm: float | None = 2.0
     min_inside_fraction: float = 0.5
-    reject_calcification: bool = False
+    reject_calcification: bool = True
     paramagnetic_phase: str = "negative"
-    phase_threshold_rad: float = 0.1
+    calcification_fit: float = 0.0
+    phase_max_spacing_mm: float | None = 5.0
 
     def __post_init__(self) -> None:
         _optional_positive(self.min_diameter_mm, "min_diameter_mm")
@@ -86,9 +91,10 @@ class CleanupRules:
         _optional_positive(self.max_elongation, "max_elongation")
         _optional_positive(self.shape_floor_mm, "shape_floor_mm", allow_zero=True)
         _optional_positive(self.brain_margin_mm, "brain_margin_mm", allow_zero=True)
-        _optional_positive(self.phase_threshold_rad, "phase_threshold_rad", allow_zero=True)
-        if self.phase_threshold_rad is None:
-            raise ValueError("phase_threshold_rad: expected a finite number >= 0 (radians), got None")
+        _optional_positive(self.phase_max_spacing_mm, "phase_max_spacing_mm")
+        fit = self.calcification_fit
+        if isinstance(fit, bool) or not isinstance(fit, (int, float)) or not 0 <= fit < 1:
+            raise ValueError(f"calcification_fit: expected a correlation margin in [0, 1), got {fit!r}")
         if (
             self.min_diameter_mm is not None
             and self.max_diameter_mm is not None

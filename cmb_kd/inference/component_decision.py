@@ -21,6 +21,9 @@ class ComponentDecision:
         elongation: ratio of largest to smallest standard deviation along principal axes (with the shape floor).
         inside_fraction: fraction of voxels inside the eroded brain mask; NaN when that rule was not applied.
         mean_phase: mean phase over the component, radians; NaN when no phase image was given.
+        dipole_fit: correlation of the phase around the component with a point dipole's field (see
+            :func:`~cmb_kd.inference.dipole_fit`): negative for paramagnetic sources in this project's phase
+            convention; NaN when no phase image was given or too few voxels were usable.
         rejected_by: names of the failed rules (see :data:`CLEANUP_RULES`), empty when the component is kept.
     """
 
@@ -32,6 +35,7 @@ class ComponentDecision:
     elongation: float
     inside_fraction: float = math.nan
     mean_phase: float = math.nan
+    dipole_fit: float = math.nan
     rejected_by: tuple[str, ...] = ()
 
     @property

@@ -443,7 +443,11 @@ class CMBDetector:
         detections = probability >= threshold
         if self.cleanup:
             detections, _ = self.postprocessing(
-                detections, spacing_of(prepared.input_affine), brain_mask=prepared.brain_input, phase=prepared.phase
+                detections,
+                spacing_of(prepared.input_affine),
+                brain_mask=prepared.brain_input,
+                phase=prepared.phase,
+                affine=prepared.input_affine,
             )
         return detections.astype(np.uint8)
 

@@ -11,7 +11,7 @@ from cmb_kd.inference._nifti_header import EXPECTED_FILE, open_nifti
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.metrics.pairing import PREDICTION_SUFFIX, nifti_stem
 
-__all__ = ["NON_IMAGE_TOKENS", "find_inputs", "is_image_name"]
+__all__ = ["NON_IMAGE_TOKENS", "find_inputs", "is_image_name", "phase_beside"]
 
 NON_IMAGE_TOKENS: frozenset[str] = frozenset(
     {
@@ -41,6 +41,29 @@ def is_image_name(name: str) -> bool:
     if stem is None or name.startswith(".") or stem.endswith(PREDICTION_SUFFIX):
         return False
     return not any(token.lower() in NON_IMAGE_TOKENS for token in _TOKEN_SPLIT.split(stem))
+
+
+def phase_beside(path: str | os.PathLike) -> Path | None:
+    """The phase image that belongs to scan ``path``, found beside it by the VALDO naming, or None.
+
+    The scan's name split at ``_`` has one token replaced by ``phase`` (in the first place from the left that
+    gives an existing file, with the scan's own extension): ``sub-001_T2S.nii.gz`` pairs with
+    ``sub-001_phase.nii.gz`` and ``sub-001_SWI_lr-x4.nii.gz`` with ``sub-001_phase_lr-x4.nii.gz``, as
+    ``cmb-kd synth`` writes them.
+    """
+    path = Path(path)
+    stem = nifti_stem(path)
+    if stem is None:
+        return None
+    extension = path.name[len(stem) :]
+    tokens = stem.split("_")
+    for index, token in enumerate(tokens):
+        if token.lower() in NON_IMAGE_TOKENS:
+            continue
+        candidate = path.with_name("_".join(tokens[:index] + ["phase"] + tokens[index + 1 :]) + extension)
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _has_modality(path: Path, modalities: frozenset[str]) -> bool:

@@ -13,6 +13,7 @@ from scipy import ndimage
 from cmb_kd.inference._checks import as_binary_mask, as_real_volume, as_spacing
 from cmb_kd.inference.cleanup_rules import CleanupRules
 from cmb_kd.inference.component_decision import ComponentDecision
+from cmb_kd.inference.dipole_fit import dipole_fit
 
 __all__ = ["LesionCleanup"]
 
@@ -42,6 +43,13 @@ def _deep_in_brain(
     distance = ndimage.distance_transform_edt(padded, sampling=spacing)
     local = tuple(c - a + before for c, a, (before, _) in zip(coords, low, pad))
     return distance[local] > margin
+
+
+def _linear_part(affine: Any) -> np.ndarray:
+    array = np.asarray(affine, dtype=np.float64)
+    if array.shape != (4, 4) or not np.all(np.isfinite(array)) or abs(np.linalg.det(array[:3, :3])) < 1e-12:
+        raise ValueError(f"affine: expected a finite, invertible 4x4 voxel-to-world matrix, got shape {array.shape}")
+    return array[:3, :3]
 
 
 class LesionCleanup:
@@ -76,6 +84,7 @@ class LesionCleanup:
         *,
         brain_mask: Any | None = None,
         phase: Any | None = None,
+        affine: Any | None = None,
     ) -> tuple[np.ndarray, list[ComponentDecision]]:
         """Apply the rules.
 
@@ -85,6 +94,8 @@ class LesionCleanup:
             spacing: voxel size in mm along ``(X, Y, Z)``.
             brain_mask: brain mask ``(X, Y, Z)`` (0/1 or booleans); required while the brain-margin rule is on.
             phase: high-pass phase ``(X, Y, Z)`` in radians; the phase-sign rule runs only when it is given.
+            affine: voxel-to-world affine of the grid (4x4, RAS mm), which tells the phase-sign rule where the main
+                field (world z) points in voxel terms; default: voxel axes along the world axes with ``spacing``.
 
         Returns:
             ``(kept, decisions)``: the boolean mask of the kept components ``(X, Y, Z)`` (multiply a probability
@@ -93,9 +104,11 @@ class LesionCleanup:
 
         Raises:
             ValueError: for arrays that are not 3D, of another shape than ``mask``, with NaN/Inf, a probability
-                outside [0, 1], a bad spacing, or a missing brain mask while the brain-margin rule is on.
+                outside [0, 1], a bad spacing, a bad affine, or a missing brain mask while the brain-margin rule
+                is on.
         """
         voxel = as_spacing(spacing, "spacing")
+        axes = np.diag(voxel) if affine is None else _linear_part(affine)
         detections = self._binarise(mask)
         shape = detections.shape
         rules = self.rules
@@ -124,9 +137,20 @@ class LesionCleanup:
             deep = _deep_in_brain(brain, coords, voxel, float(rules.brain_margin_mm))
             inside = np.bincount(ids, weights=deep.astype(np.float64), minlength=n + 1)[1:] / counts
         mean_phase = np.full(n, math.nan)
+        fit = np.full(n, math.nan)
         if phase_map is not None:
             mean_phase = np.bincount(ids, weights=phase_map[coords], minlength=n + 1)[1:] / counts
+            support = brain
+            if support is None and brain_mask is not None:
+                support = as_binary_mask(brain_mask, "brain_mask", shape)
+            for k in range(n):
+                fit[k] = dipole_fit(phase_map, centroids[k], diameter[k] / 2.0 + 1.0, axes, brain=support)
         calcification_sign = 1.0 if rules.paramagnetic_phase == "negative" else -1.0
+        phase_rule = (
+            phase_map is not None
+            and rules.reject_calcification
+            and (rules.phase_max_spacing_mm is None or max(voxel) <= rules.phase_max_spacing_mm)
+        )
 
         keys = np.round(centroids, 6)
         order = np.lexsort((np.arange(n), keys[:, 0], keys[:, 1], keys[:, 2]))
@@ -142,11 +166,7 @@ class LesionCleanup:
                 failed.append("elongation")
             if brain is not None and inside[k] < rules.min_inside_fraction:
                 failed.append("brain_margin")
-            if (
-                phase_map is not None
-                and rules.reject_calcification
-                and calcification_sign * mean_phase[k] > rules.phase_threshold_rad
-            ):
+            if phase_rule and calcification_sign * fit[k] > rules.calcification_fit:
                 failed.append("phase_sign")
             keep[k + 1] = not failed
             decisions.append(
@@ -159,6 +179,7 @@ class LesionCleanup:
                     elongation=float(elongation[k]),
                     inside_fraction=float(inside[k]),
                     mean_phase=float(mean_phase[k]),
+                    dipole_fit=float(fit[k]),
                     rejected_by=tuple(failed),
                 )
             )

@@ -122,6 +122,27 @@ def test_python_api_matches_the_written_mask(fast_bundle, subject_scan) -> None:
     assert 0 < len(result.candidates) <= 8
 
 
+@pytest.mark.slow
+def test_phase_beside_the_scan_goes_to_the_clean_up(tmp_path, fast_bundle, subject_scan, capsys) -> None:
+    scan = tmp_path / subject_scan.name
+    scan.write_bytes(subject_scan.read_bytes())
+    source = nib.load(scan)
+    rng = np.random.default_rng(0)
+    phase = tmp_path / "sub-003_phase_lr-x4.nii.gz"
+    nib.save(nib.Nifti1Image(rng.normal(0, 0.1, (8, 8, 8)).astype(np.float32), source.affine), phase)  # off-grid
+    argv = ["infer", str(scan), "--bundle", str(fast_bundle), "--allow-untrained", "--quiet"]
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        assert main([*argv, "--output", str(tmp_path / "with")]) == 1
+    err = capsys.readouterr().err
+    assert f"{phase}: phase image of shape (8, 8, 8) is not on the grid of {scan.name}" in err
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        assert main([*argv, "--output", str(tmp_path / "without"), "--no-phase"]) == 0
+    capsys.readouterr()
+    nib.save(nib.Nifti1Image(rng.normal(0, 0.1, source.shape).astype(np.float32), source.affine), phase)
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        assert main([*argv, "--output", str(tmp_path / "on_grid"), "--paramagnetic-phase", "positive"]) == 0
+
+
 def test_unwritable_output_folder_gives_one_clear_error(tmp_path, fast_bundle, capsys) -> None:
     blocker = tmp_path / "file.txt"
     blocker.write_text("a regular file")

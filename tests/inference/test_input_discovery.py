@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cmb_kd.inference import InputError, find_inputs, is_image_name, load_scan
+from cmb_kd.inference.input_discovery import phase_beside
 
 
 @pytest.mark.parametrize(
@@ -58,6 +59,18 @@ def test_valdo_folder_keeps_images_only(tmp_path, write_nifti):
         "sub-002_T2S.nii.gz",
         "sub-002_T2S_lr-x4.nii.gz",
     ]
+
+
+def test_phase_beside_pairs_the_valdo_names(tmp_path):
+    for name in ("sub-001_T2S", "sub-001_phase", "sub-001_SWI_lr-x4", "sub-001_phase_lr-x4", "sub-002_T2S"):
+        (tmp_path / f"{name}.nii.gz").write_bytes(b"")
+    (tmp_path / "scan.nii").write_bytes(b"")
+    (tmp_path / "scan_phase.nii.gz").write_bytes(b"")  # another extension: not the scan's phase
+    assert phase_beside(tmp_path / "sub-001_T2S.nii.gz") == tmp_path / "sub-001_phase.nii.gz"
+    assert phase_beside(tmp_path / "sub-001_SWI_lr-x4.nii.gz") == tmp_path / "sub-001_phase_lr-x4.nii.gz"
+    assert phase_beside(tmp_path / "sub-002_T2S.nii.gz") is None
+    assert phase_beside(tmp_path / "scan.nii") is None
+    assert phase_beside(tmp_path / "notes.txt") is None
 
 
 def test_folder_with_good_and_bad_files(tmp_path, write_nifti, scan_image):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from cmb_kd.inference import CleanupRules, LesionCleanup
+from cmb_kd.synth.dipole import dipole_field
 
 SHAPE = (48, 48, 48)
 CENTRE = np.array([24, 24, 24])
@@ -28,9 +29,11 @@ def _scene():
         "large": _ball((24, 32, 24), 6),
         "calcification": _ball((14, 24, 24), 2),
     }
-    phase = np.zeros(SHAPE)
-    phase[parts["round"]] = -0.5
-    phase[parts["calcification"]] = 0.5
+    # every part paramagnetic (CMBs, vessels, haemorrhage) but the diamagnetic calcification; phase = -field (the
+    # right-handed convention)
+    susceptibility = np.any([p for n, p in parts.items() if n != "calcification"], axis=0).astype(np.float32)
+    susceptibility -= parts["calcification"]
+    phase = -dipole_field(susceptibility, 1.0)
     return brain, parts, phase
 
 
@@ -49,20 +52,26 @@ def test_rules_keep_the_round_blob_and_reject_each_mimic():
     kept, decisions = LesionCleanup(PHASE_ON)(mask, (1.0, 1.0, 1.0), brain_mask=brain, phase=phase)
 
     by_part = _decisions_by_part(decisions, parts)
-    assert {name: d.rejected_by for name, d in by_part.items()} == {
+    # a point dipole fits the phase around round sources only: the tube and the single voxel (in the field of the
+    # other sources) may also fail the phase rule, beside the rule that is theirs
+    assert {name: tuple(r for r in d.rejected_by if r != "phase_sign") for name, d in by_part.items()} == {
         "round": (),
         "tube": ("elongation",),
         "edge": ("brain_margin",),
         "small": ("min_diameter",),
         "large": ("max_diameter",),
-        "calcification": ("phase_sign",),
+        "calcification": (),
     }
+    assert by_part["calcification"].rejected_by == ("phase_sign",)
+    assert "phase_sign" not in by_part["edge"].rejected_by + by_part["large"].rejected_by
     np.testing.assert_array_equal(kept, parts["round"])
     assert [d.index for d in decisions] == list(range(1, len(parts) + 1))
     zs = [d.centroid_voxel[2] for d in decisions]
     assert zs == sorted(zs)
     assert by_part["round"].kept and not by_part["tube"].kept
-    assert by_part["round"].mean_phase == pytest.approx(-0.5)
+    # the large paramagnetic blob 13 mm away adds its own field around the calcification
+    assert by_part["round"].dipole_fit < -0.8 and by_part["calcification"].dipole_fit > 0.3
+    assert by_part["round"].mean_phase == pytest.approx(0.0, abs=0.05)  # no field inside a magnetised sphere
     assert 0.0 <= by_part["edge"].inside_fraction < 0.5 and by_part["round"].inside_fraction == 1.0
     assert by_part["tube"].elongation > 10 and by_part["round"].elongation == pytest.approx(1.0, abs=0.05)
 
@@ -71,12 +80,35 @@ def test_phase_rule_off_or_without_phase_keeps_the_calcification():
     brain, parts, phase = _scene()
     mask = parts["round"] | parts["calcification"]
     kept, _ = LesionCleanup()(mask, (1, 1, 1), brain_mask=brain, phase=phase)
-    np.testing.assert_array_equal(kept, mask)  # off by default
+    np.testing.assert_array_equal(kept, parts["round"])  # on by default
     kept, _ = LesionCleanup(CleanupRules(reject_calcification=False))(mask, (1, 1, 1), brain_mask=brain, phase=phase)
     np.testing.assert_array_equal(kept, mask)
     kept, decisions = LesionCleanup(PHASE_ON)(mask, (1, 1, 1), brain_mask=brain)
     np.testing.assert_array_equal(kept, mask)
-    assert all(np.isnan(d.mean_phase) for d in decisions)
+    assert all(np.isnan(d.mean_phase) and np.isnan(d.dipole_fit) for d in decisions)
+
+
+def test_phase_rule_is_skipped_on_slabs_thicker_than_its_limit():
+    brain, parts, phase = _scene()
+    mask = parts["round"] | parts["calcification"]
+    kept, decisions = LesionCleanup(CleanupRules(phase_max_spacing_mm=0.5, brain_margin_mm=None))(
+        mask, (1, 1, 1), phase=phase
+    )
+    np.testing.assert_array_equal(kept, mask)
+    assert all(np.isfinite(d.dipole_fit) for d in decisions)  # measured, not applied
+
+
+def test_phase_rule_follows_the_main_field_through_the_affine():
+    brain, parts, _ = _scene()
+    mask = parts["round"] | parts["calcification"]
+    # the scan's first voxel axis points along the main field (world z): its field is the one with B0 along x
+    susceptibility = parts["round"].astype(np.float32) - parts["calcification"]
+    phase = -np.moveaxis(dipole_field(np.moveaxis(susceptibility, 0, -1), 1.0), -1, 0)
+    affine = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
+    kept, _ = LesionCleanup()(mask, (1, 1, 1), brain_mask=brain, phase=phase, affine=affine)
+    np.testing.assert_array_equal(kept, parts["round"])
+    with pytest.raises(ValueError, match="affine: expected a finite, invertible 4x4"):
+        LesionCleanup()(mask, (1, 1, 1), brain_mask=brain, phase=phase, affine=np.zeros((4, 4)))
 
 
 def test_left_handed_convention_flips_the_phase_rule():
@@ -155,7 +187,8 @@ def test_empty_mask():
         ({"min_inside_fraction": 0.0}, r"min_inside_fraction: expected a fraction in \(0, 1\]"),
         ({"reject_calcification": "yes"}, "reject_calcification: expected True or False"),
         ({"paramagnetic_phase": "negativ"}, "negative"),
-        ({"phase_threshold_rad": None}, "phase_threshold_rad: expected a finite number >= 0"),
+        ({"calcification_fit": 1.0}, "calcification_fit: expected a correlation margin in \\[0, 1\\)"),
+        ({"phase_max_spacing_mm": 0}, "phase_max_spacing_mm: expected a finite number > 0"),
     ],
 )
 def test_bad_rules(kwargs, message):
