@@ -26,7 +26,8 @@ paper's Table 4). ``--write-docs`` replaces the text between ``<!-- results:tabl
 and between ``<!-- results:walltime:start -->`` and ``<!-- results:walltime:end -->`` (training wall time per
 run from ``RUNS/<name>/wall_time.json``) in each given file.
 
-Thresholds: by default every run is thresholded at the bundle's probability threshold. ``--thresholds T ...``
+Thresholds: by default every run is thresholded at the bundle's probability threshold (``phase_threshold`` when the
+phase images are given, ``threshold`` with ``--no-phase``). ``--thresholds T ...``
 evaluates each run at every ``T`` (stage 2 runs once, the map is thresholded and cleaned up again) and picks per run
 the one of best pooled F1 at ×4 (the teacher: HR); the tables show the runs at their chosen thresholds, metrics.json
 records all, and a table of F1 per threshold is printed. Choose on the validation split, then evaluate the test split
@@ -408,7 +409,8 @@ def evaluate(
         factors: the thick-slice factors; every network but the teacher runs on ``image_lr_xF``.
         detector: the :class:`CMBDetector` that prepares the scans.
         networks: run name to its network; ``"teacher"`` runs on the HR ``image``.
-        thresholds: run name to its probability thresholds (default: the detector's threshold for every run).
+        thresholds: run name to its probability thresholds (default for every run: the detector's
+            ``phase_threshold`` with ``phase`` when it has one, else its ``threshold``).
         phase: give each scan's high-pass phase (``phase``, ``phase_lr_xF``) to the clean-up's phase-sign rule
             when the entry has one.
 
@@ -422,7 +424,8 @@ def evaluate(
     from cmb_kd.inference import InputError
     from cmb_kd.metrics import compute_lesion_counts
 
-    thresholds = {name: list((thresholds or {}).get(name) or [detector.threshold]) for name in networks}
+    default = detector.phase_threshold if phase and detector.phase_threshold is not None else detector.threshold
+    thresholds = {name: list((thresholds or {}).get(name) or [default]) for name in networks}
     counts: dict[str, dict[str, list[tuple[str, dict[float, Any]]]]] = {name: {} for name in networks}
     n_ref: dict[str, list[int]] = {}
     students = [name for name in networks if name != "teacher"]
@@ -670,7 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.thresholds_from is not None:
         thresholds = _thresholds_from(parser, args.thresholds_from, list(runs))
     else:
-        thresholds = {name: sorted(set(args.thresholds or [detector.threshold])) for name in runs}
+        default = detector.threshold if args.no_phase or detector.phase_threshold is None else detector.phase_threshold
+        thresholds = {name: sorted(set(args.thresholds or [default])) for name in runs}
     try:
         counts, n_ref_rows = evaluate(
             args.cohort, entries, factors, detector, networks, thresholds, phase=not args.no_phase

@@ -109,7 +109,8 @@ class CMBDetector:
     6. stage 2: ``network`` on a crop around each candidate (``inferer``, :class:`CandidatePatchInferer`),
        probabilities pasted back by maximum;
     7. the probability map back onto the exact input grid (:class:`ResampleToInputGrid`, maximum over the working
-       voxels inside each input voxel), thresholded at ``threshold``;
+       voxels inside each input voxel), thresholded at ``threshold`` (``phase_threshold`` for a scan given with
+       its phase while the phase-sign rule is on);
     8. stage 3: ``postprocessing`` (:class:`LesionCleanup`, on the input grid, with the optional phase) and the
        lesion table.
 
@@ -129,6 +130,9 @@ class CMBDetector:
         postprocessing: stage-3 clean-up (default ``LesionCleanup()``); ignored when ``cleanup`` is False.
         cleanup: whether stage 3 runs.
         threshold: probability at or above which a voxel is a detection, in (0, 1).
+        phase_threshold: the threshold for scans given with a phase image while the clean-up's phase-sign rule is
+            on, in (0, 1). That rule removes calcifications, the mimics a magnitude-only scan can only keep out by a
+            high threshold, so a lower one keeps more CMBs. None: ``threshold`` for every scan.
         device: where the networks run, ``"cpu"`` or ``"cuda[:N]"``.
 
     Raises:
@@ -155,6 +159,7 @@ class CMBDetector:
         postprocessing: LesionCleanup | None = None,
         cleanup: bool = True,
         threshold: float = 0.5,
+        phase_threshold: float | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         if not isinstance(network, torch.nn.Module):
@@ -162,6 +167,7 @@ class CMBDetector:
         if screening_network is not None and not isinstance(screening_network, torch.nn.Module):
             raise ValueError(f"screening_network: expected a torch.nn.Module or None, got {type(screening_network)}")
         self.threshold = _as_threshold(threshold)
+        self.phase_threshold = None if phase_threshold is None else _as_threshold(phase_threshold)
         self.device = _as_device(device)
         self.network = network.to(self.device).eval()
         self.screening_network = None if screening_network is None else screening_network.to(self.device).eval()
@@ -420,14 +426,14 @@ class CMBDetector:
     def detections(self, prepared: PreparedScan, probability: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """Step 8 without the lesion table: threshold a stage-2 probability map on the input grid and clean it up.
 
-        :meth:`segment` calls it with :attr:`threshold`; calling it on ``DetectionResult.probability`` with other
-        thresholds gives the masks :meth:`segment` would give at them, without running stage 2 again (e.g. to
-        choose the threshold on a validation set).
+        :meth:`segment` calls it with the scan's :meth:`threshold_for`; calling it on ``DetectionResult.probability``
+        with other thresholds gives the masks :meth:`segment` would give at them, without running stage 2 again
+        (e.g. to choose the threshold on a validation set).
 
         Args:
             prepared: the :class:`PreparedScan` the probability map was computed on.
             probability: float ``(X, Y, Z)`` probability on the input grid (``DetectionResult.probability``).
-            threshold: probability threshold; :attr:`threshold` if None.
+            threshold: probability threshold; :meth:`threshold_for` the scan if None.
 
         Returns:
             uint8 CMB mask ``(X, Y, Z)``.
@@ -435,7 +441,7 @@ class CMBDetector:
         Raises:
             ValueError: for a threshold outside (0, 1) or a map not of the input's shape.
         """
-        threshold = self.threshold if threshold is None else _as_threshold(threshold)
+        threshold = self.threshold_for(prepared) if threshold is None else _as_threshold(threshold)
         if tuple(probability.shape) != tuple(prepared.input_shape):
             raise ValueError(
                 f"probability: expected the input's shape {tuple(prepared.input_shape)}, got {tuple(probability.shape)}"
@@ -450,6 +456,12 @@ class CMBDetector:
                 affine=prepared.input_affine,
             )
         return detections.astype(np.uint8)
+
+    def threshold_for(self, prepared: PreparedScan) -> float:
+        """The probability threshold of a prepared scan: :attr:`phase_threshold` when it has a phase image and the
+        clean-up's phase-sign rule is on, :attr:`threshold` otherwise."""
+        phase_rule = self.cleanup and self.postprocessing.rules.reject_calcification and prepared.phase is not None
+        return self.phase_threshold if phase_rule and self.phase_threshold is not None else self.threshold
 
     def screening_map(self, image: torch.Tensor) -> np.ndarray:
         """The screening FCN's CMB probability over a standardised volume ``(1, 1, X, Y, Z)``, float32 ``(X, Y, Z)``.

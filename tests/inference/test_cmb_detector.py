@@ -12,7 +12,16 @@ from _inference_helpers import ANISOTROPIC_AFFINE
 from monai.data import MetaTensor
 from monai.inferers import SlidingWindowInferer
 
-from cmb_kd.inference import LESION_COLUMNS, STAGES, CandidatePatchInferer, CMBDetector, InputError, PreparedScan
+from cmb_kd.inference import (
+    LESION_COLUMNS,
+    STAGES,
+    CandidatePatchInferer,
+    CleanupRules,
+    CMBDetector,
+    InputError,
+    LesionCleanup,
+    PreparedScan,
+)
 from cmb_kd.networks import E2UNet, ScreeningFCN
 
 PATCH = (16, 16, 8)
@@ -232,6 +241,30 @@ def test_detections_at_other_thresholds_equal_segment_at_them() -> None:
         detector.detections(prepared, result.probability, 1.0)
     with pytest.raises(ValueError, match="probability: expected the input's shape"):
         detector.detections(prepared, result.probability[:-1], 0.5)
+
+
+def test_phase_threshold_applies_to_scans_given_with_their_phase() -> None:
+    image, affine, brain = _scan()
+    phase = np.zeros(image.shape, dtype=np.float32)  # flat: no dipole fit, the phase rule rejects nothing
+    detector = _detector(_Graded(), threshold=0.9, phase_threshold=0.3)
+    with_phase = detector.prepare(image, affine, brain_mask=brain, phase=phase)
+    without = detector.prepare(image, affine, brain_mask=brain)
+    assert detector.threshold_for(with_phase) == 0.3 and detector.threshold_for(without) == 0.9
+    result = detector.segment(with_phase)
+    np.testing.assert_array_equal(result.mask, detector.detections(with_phase, result.probability, 0.3))
+    assert not np.array_equal(result.mask, detector.detections(with_phase, result.probability, 0.9))
+    # the phase-sign rule off, or no phase threshold: one threshold for every scan
+    rules_off = CMBDetector(
+        _Graded(),
+        inferer=CandidatePatchInferer(PATCH, batch_size=4),
+        postprocessing=LesionCleanup(CleanupRules(reject_calcification=False)),
+        threshold=0.9,
+        phase_threshold=0.3,
+    )
+    assert rules_off.threshold_for(with_phase) == 0.9
+    assert _detector(_Graded(), threshold=0.9).threshold_for(with_phase) == 0.9
+    with pytest.raises(ValueError, match=r"threshold: expected a probability in \(0, 1\), got 1.5"):
+        _detector(phase_threshold=1.5)
 
 
 def test_segment_bad_arguments() -> None:
