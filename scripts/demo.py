@@ -1,11 +1,11 @@
 """`make demo`: find the CMBs of a synthetic thick-slice scan with the shipped pretrained bundle.
 
-Generates one synthetic subject (VALDO-style, 1 mm grid, with its native 4 mm thick-slice acquisition) into
-OUTPUT/cohort/, then runs ``cmb-kd infer --report`` on that 4 mm scan with the shipped bundle exactly as a user
-would, writing OUTPUT/inference/. Prints the number of CMBs found against the true number (connected components
-of the subject's 4 mm label), how many of the found ones match a true CMB, the paths of the mask, lesion table,
-summary CSV and report picture, and the total wall time. Files of an earlier run are replaced; the input scan is
-only read.
+Generates one synthetic subject (VALDO-style, 1 mm grid, with its native 4 mm thick-slice acquisition and its phase)
+into OUTPUT/cohort/, then runs ``cmb-kd infer --report`` on that 4 mm scan with the shipped bundle exactly as a user
+would (the phase image beside the scan goes to the clean-up's phase-sign rule), writing OUTPUT/inference/. Prints
+the number of CMBs found against the true number (connected components of the subject's 4 mm label), how many of the
+found ones match a true CMB, the paths of the mask, lesion table, summary CSV and report picture, and the total wall
+time. Files of an earlier run are replaced; the input scan is only read.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import nibabel as nib
 
 from cmb_kd.cli import main as cmb_kd_main
 from cmb_kd.inference import OutputWriter, default_bundle_dir
+from cmb_kd.inference.input_discovery import phase_beside
 from cmb_kd.metrics import compute_lesion_counts
 from cmb_kd.synth import SynthConfig, write_cohort
 
@@ -147,7 +148,9 @@ def run_demo(
     label = cohort / entry[f"label_lr_{LR_KEY}"]
 
     argv = ["infer", str(scan), "--output", str(inference), "--bundle", str(root), "--device", device, "--report"]
-    print(f"2/2 detecting CMBs on the native 4 mm slices: cmb-kd {' '.join(argv)}", flush=True)
+    phase = phase_beside(scan)
+    using = f" (with {phase.name} beside it for the phase-sign rule)" if phase else ""
+    print(f"2/2 detecting CMBs on the native 4 mm slices{using}: cmb-kd {' '.join(argv)}", flush=True)
     if cmb_kd_main(argv) != 0:
         raise DemoError(f"cmb-kd infer failed on {scan} (see the error above)")
 

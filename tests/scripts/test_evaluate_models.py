@@ -261,6 +261,22 @@ def test_merge_keeps_the_runs_evaluated_earlier(tiny_setup, tmp_path, capsys) ->
             [*argv, "--models", "nokd-s0", "--out", str(tmp_path / "x"), "--merge", str(tmp_path / "other.json")]
         )
     assert "split is 'validation', expected 'test'" in capsys.readouterr().err
+    # nor is a record evaluated with the phase merged into one without it
+    assert earlier["phase"] is True
+    with pytest.raises(SystemExit):
+        evaluate_models.main(
+            [
+                *argv,
+                "--models",
+                "nokd-s0",
+                "--no-phase",
+                "--out",
+                str(tmp_path / "y"),
+                "--merge",
+                str(first / "metrics.json"),
+            ]
+        )
+    assert "phase is True, expected False" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         evaluate_models.main([*argv, "--merge", str(tmp_path / "missing.json")])
     assert "missing.json: file not found" in capsys.readouterr().err
