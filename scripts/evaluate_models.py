@@ -6,10 +6,14 @@ standardisation, candidates; with ``--screening`` also the FCN of ``RUNS/screeni
 student-type run (``plkd-sN``, ``nokd-sN``, ``direct-sN``, ``dynunet-sN``, ``ablation-2d|3d|hybrid``) segments that
 prepared scan (:meth:`CMBDetector.segment`) and its mask, on the scan's own grid, is compared with ``label_lr_xF``.
 The ``teacher`` run segments the HR ``image`` against ``label`` once per subject (an upper bound, shown in every
-factor column). Each scan's high-pass phase (``phase``, ``phase_lr_xF``), where the datalist has one, goes with it
-to the clean-up's phase-sign rule, as ``cmb-kd infer`` gives it the phase beside a scan (``--no-phase`` leaves it
-out). Lesions are matched and pooled over subjects by :mod:`cmb_kd.metrics` (overlap matching, 26-connectivity):
-TPR, PPV, FP_avg (false positives per subject), F1 and voxel Dice.
+factor column). Lesions are matched and pooled over subjects by :mod:`cmb_kd.metrics` (overlap matching,
+26-connectivity): TPR, PPV, FP_avg (false positives per subject), F1 and voxel Dice.
+
+Two modes, from one segmentation of each scan: ``phase``, the pipeline as ``cmb-kd infer`` runs it on a scan with
+its phase image beside it (the datalist's ``phase`` / ``phase_lr_xF``): the clean-up's phase-sign rule removes
+calcifications where it runs (slices up to its 5 mm limit) and the detector's ``phase_threshold`` applies there, its
+``threshold`` elsewhere; and ``magnitude``, the pipeline on the scan alone, at ``threshold`` everywhere. Each run
+has one threshold per mode. ``--no-phase`` leaves the phase images out (both modes are then the magnitude one).
 
 A run is included when its final weights exist (``teacher/models/teacher.pt``, ``dynunet-sN/models/dynunet.pt``,
 ``<name>/models/model.pt`` otherwise; see ``scripts/train_models.py``). Its network is the bundle's: the
@@ -18,25 +22,26 @@ E²U-Net without FCM and with ``conv_mode`` 2d/3d/hybrid for ``ablation-*``. A r
 ``network_def.json`` (a MONAI config dict with ``_target_``) uses that instead, for runs trained with another
 architecture or width.
 
-Writes ``OUT/metrics.json`` (per run and factor, ``"hr"`` for the teacher: per-subject counts and pooled metrics;
-per factor: number of subjects and reference lesions) and prints two Markdown tables: the main table (rows Teacher,
-PLKD, Direct KD, No-KD, DynUNet; for students the mean ± sd over the seeds present) and the ×4 ablation table (the
-paper's Table 4). ``--write-docs`` replaces the text between ``<!-- results:table:start -->`` and
-``<!-- results:table:end -->``, between ``<!-- results:ablation:start -->`` and ``<!-- results:ablation:end -->``
-and between ``<!-- results:walltime:start -->`` and ``<!-- results:walltime:end -->`` (training wall time per
-run from ``RUNS/<name>/wall_time.json``) in each given file.
+Writes ``OUT/metrics.json`` (per run, mode and factor, ``"hr"`` for the teacher: per-subject counts and pooled
+metrics under ``factors`` for the phase mode and ``magnitude`` for the other; per factor: number of subjects and
+reference lesions) and prints three Markdown tables: the main table (rows Teacher, PLKD, Direct KD, No-KD, DynUNet;
+for students the mean ± sd over the seeds present), the same without the phase images, and the ×4 ablation table
+(the paper's Table 4). ``--write-docs`` replaces, in each given file, the text between the markers
+``<!-- results:NAME:start -->`` and ``<!-- results:NAME:end -->`` for NAME ``table`` (main), ``magnitude`` (without
+the phase), ``ablation`` and ``walltime`` (training wall time per run from ``RUNS/<name>/wall_time.json``).
 
-Thresholds: by default every run is thresholded at the bundle's probability threshold (``phase_threshold`` when the
-phase images are given, ``threshold`` with ``--no-phase``). ``--thresholds T ...``
-evaluates each run at every ``T`` (stage 2 runs once, the map is thresholded and cleaned up again) and picks per run
-the one of best pooled F1 at ×4 (the teacher: HR); the tables show the runs at their chosen thresholds, metrics.json
-records all, and a table of F1 per threshold is printed. Choose on the validation split, then evaluate the test split
-with ``--thresholds-from VAL_OUT/metrics.json`` (each run at the threshold chosen there), never choosing on test.
+Thresholds: by default every run is thresholded at the bundle's ``phase_threshold`` and ``threshold``.
+``--thresholds T ...`` evaluates each run at every ``T`` (stage 2 runs once, the map is thresholded and cleaned up
+again) and picks per run and mode the one of best pooled F1 at ×4 (the teacher: HR); the tables show the runs at
+their chosen thresholds, metrics.json records all, and a table of F1 per threshold and mode is printed. Choose on
+the validation split, then evaluate the test split with ``--thresholds-from VAL_OUT/metrics.json`` (each run at the
+thresholds chosen there), never choosing on test.
 
 Runs evaluated earlier: ``--merge METRICS_JSON`` keeps in the new metrics.json and in the tables every run of that
 earlier record that is not evaluated now, so that the tables can grow run by run (a run trained later is evaluated
 alone and joins the others) without training every model again. The earlier record must be of the same cohort
-(datalist seed and number of subjects), split and reference lesions, and hold every factor evaluated now. Each run
+(datalist seed and number of subjects), split, phase setting and reference lesions, and hold every factor evaluated
+now. Each run
 keeps the date, package version and git commit it was evaluated with, and its training wall time.
 
 Usage: python scripts/evaluate_models.py --cohort data/cohort [--runs runs/models] [--split test] [--factors 2 4 8]
@@ -91,7 +96,7 @@ ABLATION_ROWS: tuple[tuple[str, str], ...] = (
     ("plkd-s0", "+PLKD"),
 )
 """Rows of the ablation table (paper's Table 4), each one run at ×4: run name, label."""
-MARKERS = ("table", "ablation", "walltime")
+MARKERS = ("table", "magnitude", "ablation", "walltime")
 """Names of the marker pairs ``<!-- results:NAME:start -->`` / ``<!-- results:NAME:end -->`` of --write-docs."""
 RUN_NAME = re.compile(
     r"^(?:(?P<family>plkd|nokd|direct|dynunet)-s(?P<seed>\d+)|ablation-(?P<mode>2d|3d|hybrid)|teacher)$"
@@ -389,19 +394,27 @@ def _check_docs(parser: argparse.ArgumentParser, paths: Sequence[Path]) -> None:
                 parser.error(f"--write-docs: {err}")
 
 
+MODES = ("phase", "magnitude")
+"""How a scan is cleaned up: ``phase`` as the pipeline does with the phase image beside it (the phase-sign rule where
+it runs, at the run's ``phase`` threshold), ``magnitude`` as without it (at the run's ``magnitude`` threshold)."""
+
+Rows = list[tuple[str, bool, dict[float, Any]]]
+"""Per subject of one run and factor: ``(subject, phase rule ran, {threshold: LesionCounts})``."""
+
+
 def evaluate(
     cohort: Path,
     entries: Sequence[Mapping[str, Any]],
     factors: Sequence[int],
     detector: Any,
     networks: Mapping[str, Any],
-    thresholds: Mapping[str, Sequence[float]] | None = None,
+    thresholds: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
     *,
     phase: bool = True,
-) -> tuple[dict[str, dict[str, list[tuple[str, dict[float, Any]]]]], dict[str, list[int]]]:
+) -> tuple[dict[str, dict[str, dict[str, Rows]]], dict[str, list[int]]]:
     """Runs every network on every scan of ``entries``: one :meth:`CMBDetector.prepare` per scan, one
     :meth:`CMBDetector.segment` per network, and its probability map thresholded and cleaned up at each threshold
-    of the run (:meth:`CMBDetector.detections`).
+    of the run (:meth:`CMBDetector.detections`), in both :data:`MODES`.
 
     Args:
         cohort: the cohort folder (the datalist's paths are relative to it).
@@ -409,14 +422,15 @@ def evaluate(
         factors: the thick-slice factors; every network but the teacher runs on ``image_lr_xF``.
         detector: the :class:`CMBDetector` that prepares the scans.
         networks: run name to its network; ``"teacher"`` runs on the HR ``image``.
-        thresholds: run name to its probability thresholds (default for every run: the detector's
-            ``phase_threshold`` with ``phase`` when it has one, else its ``threshold``).
-        phase: give each scan's high-pass phase (``phase``, ``phase_lr_xF``) to the clean-up's phase-sign rule
-            when the entry has one.
+        thresholds: run name to mode to its probability thresholds (default for every run: the detector's
+            ``phase_threshold``, or ``threshold`` when it has none, and its ``threshold``). A scan on which the
+            phase-sign rule does not run (no phase image, slices too thick) takes the ``magnitude`` thresholds in
+            both modes, as the pipeline does.
+        phase: give each scan's high-pass phase (``phase``, ``phase_lr_xF``) to the clean-up when the entry has one.
 
     Returns:
-        Run name to factor key (``"hr"`` for the teacher) to ``(subject, {threshold: LesionCounts})`` per subject,
-        and factor key to the number of reference lesions of each subject.
+        Mode to run name to factor key (``"hr"`` for the teacher) to :data:`Rows`, and factor key to the number of
+        reference lesions of each subject.
 
     Raises:
         ValueError: naming the scan that cannot be read or segmented, or whose reference is on another grid.
@@ -424,9 +438,13 @@ def evaluate(
     from cmb_kd.inference import InputError
     from cmb_kd.metrics import compute_lesion_counts
 
-    default = detector.phase_threshold if phase and detector.phase_threshold is not None else detector.threshold
-    thresholds = {name: list((thresholds or {}).get(name) or [default]) for name in networks}
-    counts: dict[str, dict[str, list[tuple[str, dict[float, Any]]]]] = {name: {} for name in networks}
+    default = {
+        "phase": [detector.threshold if detector.phase_threshold is None else detector.phase_threshold],
+        "magnitude": [detector.threshold],
+    }
+    thresholds = {name: {mode: list((thresholds or {}).get(name, {}).get(mode) or default[mode]) for mode in MODES}
+                  for name in networks}  # fmt: skip
+    counts: dict[str, dict[str, dict[str, Rows]]] = {mode: {name: {} for name in networks} for mode in MODES}
     n_ref: dict[str, list[int]] = {}
     students = [name for name in networks if name != "teacher"]
     jobs = [(HR, "", ["teacher"])] if "teacher" in networks else []
@@ -442,21 +460,48 @@ def evaluate(
                 prepared = detector.prepare(scan, phase=phase_map)
             except (InputError, ValueError) as err:
                 raise ValueError(f"{scan}: {err}") from err
+            rule = detector.phase_rule_applies(prepared)
+            without_phase = dataclasses.replace(prepared, phase=None)
             label = _load_label(cohort / entry[label_key], prepared)
             n_ref.setdefault(factor, []).append(compute_lesion_counts(label, label).n_ref)
             line = f"[{number}/{len(entries)}] {subject} {_factor_label(factor)}: {len(prepared.candidates)} candidates"
+            line += ", phase rule" if rule else ""
             for name in names:
                 probability = detector.segment(prepared, network=networks[name]).probability
-                found = {
-                    t: compute_lesion_counts(detector.detections(prepared, probability, t), label)
-                    for t in thresholds[name]
+                magnitude = {
+                    t: compute_lesion_counts(detector.detections(without_phase, probability, t), label)
+                    for t in thresholds[name]["magnitude"]
                 }
-                counts[name].setdefault(factor, []).append((subject, found))
-                at_t = {t: f" at {t:g}" if len(found) > 1 else "" for t in found}
-                at = [f"{c.tp} TP {c.fp} FP {c.fn} FN{at_t[t]}" for t, c in found.items()]
+                with_phase = magnitude
+                if rule:
+                    with_phase = {
+                        t: compute_lesion_counts(detector.detections(prepared, probability, t), label)
+                        for t in thresholds[name]["phase"]
+                    }
+                counts["phase"][name].setdefault(factor, []).append((subject, rule, with_phase))
+                counts["magnitude"][name].setdefault(factor, []).append((subject, False, magnitude))
+                at_t = {t: f" at {t:g}" if len(with_phase) > 1 else "" for t in with_phase}
+                at = [f"{c.tp} TP {c.fp} FP {c.fn} FN{at_t[t]}" for t, c in with_phase.items()]
                 line += f"; {name} " + ", ".join(at)
             _progress(f"{line} ({time.perf_counter() - start:.0f} s)")
     return counts, n_ref
+
+
+def at_thresholds(rows: Rows, phase_threshold: float, magnitude_threshold: float) -> list[Any]:
+    """Each subject's counts at the threshold the pipeline uses on it: ``phase_threshold`` where the phase rule ran,
+    ``magnitude_threshold`` elsewhere."""
+    return [found[phase_threshold if rule else magnitude_threshold] for _, rule, found in rows]
+
+
+def sweep(rows_by_factor: Mapping[str, Rows], grid: Sequence[float]) -> dict[float, dict[str, dict[str, float]]]:
+    """Threshold to factor key to pooled metrics, every subject at that threshold (``grid``: thresholds every row
+    holds)."""
+    from cmb_kd.metrics import summarize_lesion_counts
+
+    return {
+        t: {factor: summarize_lesion_counts(at_thresholds(rows, t, t)) for factor, rows in rows_by_factor.items()}
+        for t in grid
+    }
 
 
 def choose_threshold(by_threshold: Mapping[float, Mapping[str, float]]) -> float:
@@ -491,7 +536,9 @@ def threshold_table(
     return "\n".join(lines)
 
 
-def _thresholds_from(parser: argparse.ArgumentParser, path: Path, names: Sequence[str]) -> dict[str, list[float]]:
+def _thresholds_from(
+    parser: argparse.ArgumentParser, path: Path, names: Sequence[str]
+) -> dict[str, dict[str, list[float]]]:
     try:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -499,10 +546,11 @@ def _thresholds_from(parser: argparse.ArgumentParser, path: Path, names: Sequenc
     runs = record.get("runs") if isinstance(record, dict) else None
     result = {}
     for name in names:
-        threshold = (runs or {}).get(name, {}).get("threshold")
-        if not isinstance(threshold, (int, float)):
-            parser.error(f"--thresholds-from: {path}: no threshold for run {name!r}; evaluate it there first")
-        result[name] = [float(threshold)]
+        entry = (runs or {}).get(name, {})
+        chosen = {"phase": entry.get("threshold"), "magnitude": entry.get("magnitude_threshold")}
+        if not all(isinstance(t, (int, float)) for t in chosen.values()):
+            parser.error(f"--thresholds-from: {path}: no thresholds for run {name!r}; evaluate it there first")
+        result[name] = {mode: [float(t)] for mode, t in chosen.items()}
     return result
 
 
@@ -567,11 +615,11 @@ def load_merge(
     return record
 
 
-def _summary_of(entry: Mapping[str, Any]) -> dict[str, dict[str, float]]:
-    """The pooled metrics per factor of a run's metrics.json entry (None back to nan)."""
+def _summary_of(by_factor: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """The pooled metrics per factor of a run's metrics.json ``factors`` (or ``magnitude``) entry (None to nan)."""
     return {
         factor: {k: math.nan if v is None else float(v) for k, v in at["metrics"].items()}
-        for factor, at in entry["factors"].items()
+        for factor, at in by_factor.items()
     }
 
 
@@ -672,9 +720,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.thresholds_from is not None:
         thresholds = _thresholds_from(parser, args.thresholds_from, list(runs))
+    elif args.thresholds is not None:
+        grid = sorted(set(args.thresholds))
+        thresholds = {name: {mode: grid for mode in MODES} for name in runs}
     else:
-        default = detector.threshold if args.no_phase or detector.phase_threshold is None else detector.phase_threshold
-        thresholds = {name: sorted(set(args.thresholds or [default])) for name in runs}
+        thresholds = None
     try:
         counts, n_ref_rows = evaluate(
             args.cohort, entries, factors, detector, networks, thresholds, phase=not args.no_phase
@@ -682,16 +732,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     selection = str(ABLATION_FACTOR) if ABLATION_FACTOR in factors else str(factors[0])
-    sweeps = {
-        name: {
-            t: {factor: summarize_lesion_counts([c[t] for _, c in rows]) for factor, rows in by_factor.items()}
-            for t in thresholds[name]
-        }
-        for name, by_factor in counts.items()
-    }
-    judged_at = {name: HR if name == "teacher" else selection for name in sweeps}
-    chosen = {name: choose_threshold({t: at[judged_at[name]] for t, at in sweeps[name].items()}) for name in sweeps}
-    summaries = {name: sweeps[name][chosen[name]] for name in sweeps}
+    judged_at = {name: HR if name == "teacher" else selection for name in runs}
+    # each mode's threshold: the one of best pooled F1 at the judged factor, over the thresholds every subject has
+    # (a sweep), or the one given (a single threshold per mode)
+    sweeps: dict[str, dict[str, Any]] = {mode: {} for mode in MODES}
+    chosen: dict[str, dict[str, float]] = {mode: {} for mode in MODES}
+    for mode in MODES:
+        for name, by_factor in counts[mode].items():
+            common = set.intersection(*(set(found) for rows in by_factor.values() for _, _, found in rows))
+            sweeps[mode][name] = sweep(by_factor, sorted(common))
+            at_judged = {t: at[judged_at[name]] for t, at in sweeps[mode][name].items()}
+            chosen[mode][name] = choose_threshold(at_judged) if at_judged else thresholds[name][mode][0]
+    summaries: dict[str, dict[str, dict[str, dict[str, float]]]] = {mode: {} for mode in MODES}
+    subject_rows: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {mode: {} for mode in MODES}
+    for mode in MODES:
+        for name, by_factor in counts[mode].items():
+            pair = (chosen["phase"][name], chosen["magnitude"][name])
+            summaries[mode][name], subject_rows[mode][name] = {}, {}
+            for factor, rows in by_factor.items():
+                final = at_thresholds(rows, *pair)
+                summaries[mode][name][factor] = summarize_lesion_counts(final)
+                subject_rows[mode][name][factor] = [
+                    {"subject": subject, "phase_rule": rule, **dataclasses.asdict(c)}
+                    for (subject, rule, _), c in zip(rows, final)
+                ]
     n_subjects = {factor: len(rows) for factor, rows in n_ref_rows.items()}
     n_ref = {factor: sum(rows) for factor, rows in n_ref_rows.items()}
     cohort_identity = _cohort_identity(args.cohort)
@@ -700,25 +764,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cmb_kd_version": _package_version(),
         "commit": _git_commit(),
     }
+
+    def factors_entry(mode: str, name: str) -> dict[str, Any]:
+        return {
+            factor: {
+                "metrics": {k: _json_number(v) for k, v in summaries[mode][name][factor].items()},
+                "subjects": subject_rows[mode][name][factor],
+            }
+            for factor in summaries[mode][name]
+        }
+
     entries_now = {
         name: {
             "weights": str(runs[name]),
             **provenance,
             "wall_time": read_wall_time(args.runs, name),
-            "threshold": chosen[name],
+            "threshold": chosen["phase"][name],
+            "magnitude_threshold": chosen["magnitude"][name],
             "thresholds": {
-                f"{t:g}": {factor: {k: _json_number(v) for k, v in m.items()} for factor, m in at.items()}
-                for t, at in sweeps[name].items()
-            },
-            "factors": {
-                factor: {
-                    "metrics": {k: _json_number(v) for k, v in summaries[name][factor].items()},
-                    "subjects": [{"subject": subject, **dataclasses.asdict(c[chosen[name]])} for subject, c in rows],
+                mode: {
+                    f"{t:g}": {factor: {k: _json_number(v) for k, v in m.items()} for factor, m in at.items()}
+                    for t, at in sweeps[mode][name].items()
                 }
-                for factor, rows in by_factor.items()
+                for mode in MODES
             },
+            "factors": factors_entry("phase", name),
+            "magnitude": factors_entry("magnitude", name),
         }
-        for name, by_factor in counts.items()
+        for name in runs
     }
     kept: dict[str, Any] = {}
     if args.merge is not None:
@@ -737,11 +810,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if kept:  # the factor keys of the kept runs (e.g. the teacher's HR) count their subjects and lesions too
             n_subjects = {**earlier.get("n_subjects", {}), **n_subjects}
             n_ref = {**earlier.get("n_ref", {}), **n_ref}
-            summaries.update({name: _summary_of(entry) for name, entry in kept.items()})
+            for name, entry in kept.items():
+                summaries["phase"][name] = _summary_of(entry["factors"])
+                summaries["magnitude"][name] = _summary_of(entry["magnitude"])
             _progress(f"kept {len(kept)} run(s) evaluated earlier from {args.merge}: {sorted(kept)}")
     all_entries = dict(sorted({**kept, **entries_now}.items()))
-    main_table = format_main_table(summaries, factors, split=args.split, n_subjects=n_subjects, n_ref=n_ref)
-    ablation_table = format_ablation_table(summaries, factors)
+    main_table = format_main_table(summaries["phase"], factors, split=args.split, n_subjects=n_subjects, n_ref=n_ref)
+    magnitude_table = format_main_table(
+        summaries["magnitude"], factors, split=args.split, n_subjects=n_subjects, n_ref=n_ref
+    )
+    ablation_table = format_ablation_table(summaries["phase"], factors)
 
     record = {
         "cohort": str(args.cohort),
@@ -758,12 +836,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out / "metrics.json", json.dumps(record, indent=1, allow_nan=False) + "\n")
-    print(f"{main_table}\n\n{ablation_table}")
-    if any(len(t) > 1 for t in thresholds.values()):
-        print(f"\n{threshold_table(sweeps, chosen, judged_at)}")
+    print(f"{main_table}\n\nWithout the phase images:\n\n{magnitude_table}\n\n{ablation_table}")
+    if args.thresholds is not None and len(args.thresholds) > 1:
+        for mode, title in (("phase", "With the phase images"), ("magnitude", "Without the phase images")):
+            print(f"\n{title}:\n\n{threshold_table(sweeps[mode], chosen[mode], judged_at)}")
     _progress(f"wrote {args.out / 'metrics.json'}")
     wall_times = {name: entry.get("wall_time") for name, entry in all_entries.items()}
-    tables = {"table": main_table, "ablation": ablation_table, "walltime": wall_time_table(wall_times)}
+    tables = {
+        "table": main_table,
+        "magnitude": magnitude_table,
+        "ablation": ablation_table,
+        "walltime": wall_time_table(wall_times),
+    }
     for path in args.write_docs:
         text = path.read_text(encoding="utf-8")
         for name in MARKERS:

@@ -109,8 +109,8 @@ class CMBDetector:
     6. stage 2: ``network`` on a crop around each candidate (``inferer``, :class:`CandidatePatchInferer`),
        probabilities pasted back by maximum;
     7. the probability map back onto the exact input grid (:class:`ResampleToInputGrid`, maximum over the working
-       voxels inside each input voxel), thresholded at ``threshold`` (``phase_threshold`` for a scan given with
-       its phase while the phase-sign rule is on);
+       voxels inside each input voxel), thresholded at ``threshold`` (``phase_threshold`` for a scan on which the
+       phase-sign rule runs);
     8. stage 3: ``postprocessing`` (:class:`LesionCleanup`, on the input grid, with the optional phase) and the
        lesion table.
 
@@ -130,9 +130,10 @@ class CMBDetector:
         postprocessing: stage-3 clean-up (default ``LesionCleanup()``); ignored when ``cleanup`` is False.
         cleanup: whether stage 3 runs.
         threshold: probability at or above which a voxel is a detection, in (0, 1).
-        phase_threshold: the threshold for scans given with a phase image while the clean-up's phase-sign rule is
-            on, in (0, 1). That rule removes calcifications, the mimics a magnitude-only scan can only keep out by a
-            high threshold, so a lower one keeps more CMBs. None: ``threshold`` for every scan.
+        phase_threshold: the threshold for scans on which the clean-up's phase-sign rule runs (given with a phase
+            image, slices no thicker than the rule's limit), in (0, 1). That rule removes calcifications, the mimics
+            a magnitude-only scan can only keep out by a high threshold, so a lower one keeps more CMBs. None:
+            ``threshold`` for every scan.
         device: where the networks run, ``"cpu"`` or ``"cuda[:N]"``.
 
     Raises:
@@ -457,11 +458,18 @@ class CMBDetector:
             )
         return detections.astype(np.uint8)
 
+    def phase_rule_applies(self, prepared: PreparedScan) -> bool:
+        """Whether the clean-up's phase-sign rule runs on a prepared scan (a phase image, the rule on, and slices no
+        thicker than its limit; see :meth:`LesionCleanup.phase_rule_applies`)."""
+        spacing = spacing_of(prepared.input_affine)
+        return self.cleanup and self.postprocessing.phase_rule_applies(spacing, prepared.phase is not None)
+
     def threshold_for(self, prepared: PreparedScan) -> float:
-        """The probability threshold of a prepared scan: :attr:`phase_threshold` when it has a phase image and the
-        clean-up's phase-sign rule is on, :attr:`threshold` otherwise."""
-        phase_rule = self.cleanup and self.postprocessing.rules.reject_calcification and prepared.phase is not None
-        return self.phase_threshold if phase_rule and self.phase_threshold is not None else self.threshold
+        """The probability threshold of a prepared scan: :attr:`phase_threshold` where the phase-sign rule runs on
+        it (:meth:`phase_rule_applies`), :attr:`threshold` otherwise."""
+        if self.phase_threshold is not None and self.phase_rule_applies(prepared):
+            return self.phase_threshold
+        return self.threshold
 
     def screening_map(self, image: torch.Tensor) -> np.ndarray:
         """The screening FCN's CMB probability over a standardised volume ``(1, 1, X, Y, Z)``, float32 ``(X, Y, Z)``.

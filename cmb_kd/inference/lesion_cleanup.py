@@ -146,11 +146,7 @@ class LesionCleanup:
             for k in range(n):
                 fit[k] = dipole_fit(phase_map, centroids[k], diameter[k] / 2.0 + 1.0, axes, brain=support)
         calcification_sign = 1.0 if rules.paramagnetic_phase == "negative" else -1.0
-        phase_rule = (
-            phase_map is not None
-            and rules.reject_calcification
-            and (rules.phase_max_spacing_mm is None or max(voxel) <= rules.phase_max_spacing_mm)
-        )
+        phase_rule = self.phase_rule_applies(voxel, phase_map is not None)
 
         keys = np.round(centroids, 6)
         order = np.lexsort((np.arange(n), keys[:, 0], keys[:, 1], keys[:, 2]))
@@ -185,6 +181,13 @@ class LesionCleanup:
             )
         logger.debug("clean-up kept %d of %d component(s)", int(keep.sum()), n)
         return keep[labels], decisions
+
+    def phase_rule_applies(self, spacing: Sequence[float], has_phase: bool) -> bool:
+        """Whether the phase-sign rule runs on a grid of voxel size ``spacing`` (mm): it is on, a phase image is
+        given (``has_phase``) and the coarsest voxel is at most ``phase_max_spacing_mm``."""
+        rules = self.rules
+        limit = rules.phase_max_spacing_mm
+        return bool(has_phase and rules.reject_calcification and (limit is None or max(spacing) <= limit))
 
     def _binarise(self, mask: Any) -> np.ndarray:
         array = np.asarray(mask.detach().cpu().numpy() if hasattr(mask, "detach") else mask)

@@ -39,6 +39,9 @@ Between.
 <!-- results:walltime:start -->
 <!-- results:walltime:end -->
 
+<!-- results:magnitude:start -->
+<!-- results:magnitude:end -->
+
 <!-- results:ablation:start -->
 <!-- results:ablation:end -->
 Outro.
@@ -207,10 +210,17 @@ def test_thresholds_chosen_on_one_split_are_used_on_another(tiny_setup, tmp_path
     record = json.loads((tmp_path / "val" / "metrics.json").read_text())
     for name, factor in (("plkd-s0", "4"), ("teacher", "hr")):
         run = record["runs"][name]
-        assert set(run["thresholds"]) == {"0.3", "0.9"}
-        f1 = {float(t): at[factor]["f1"] for t, at in run["thresholds"].items()}
-        assert run["threshold"] == evaluate_models.choose_threshold({t: {"f1": v} for t, v in f1.items()})
-        assert run["factors"][factor]["metrics"] == run["thresholds"][f"{run['threshold']:g}"][factor]
+        for mode, key, section in (
+            ("phase", "threshold", "factors"),
+            ("magnitude", "magnitude_threshold", "magnitude"),
+        ):
+            assert set(run["thresholds"][mode]) == {"0.3", "0.9"}
+            f1 = {float(t): at[factor]["f1"] for t, at in run["thresholds"][mode].items()}
+            assert run[key] == evaluate_models.choose_threshold({t: {"f1": v} for t, v in f1.items()})
+            assert run[section][factor]["metrics"] == run["thresholds"][mode][f"{run[key]:g}"][factor]
+        # the tiny cohort's HR grid is 2 mm (the phase rule runs), its ×4 slices 8 mm (beyond the rule's 5 mm)
+        assert all(row["phase_rule"] == (factor == "hr") for row in run["factors"][factor]["subjects"])
+        assert not any(row["phase_rule"] for row in run["magnitude"][factor]["subjects"])
     assert "| plkd-s0 |" in capsys.readouterr().out.split("F1 at 0.3")[1]
     test = tmp_path / "test"
     assert (
@@ -219,13 +229,14 @@ def test_thresholds_chosen_on_one_split_are_used_on_another(tiny_setup, tmp_path
     )
     again = json.loads((test / "metrics.json").read_text())
     for name in ("plkd-s0", "teacher"):
-        assert again["runs"][name]["threshold"] == record["runs"][name]["threshold"]
-        assert list(again["runs"][name]["thresholds"]) == [f"{record['runs'][name]['threshold']:g}"]
+        for key, mode in (("threshold", "phase"), ("magnitude_threshold", "magnitude")):
+            assert again["runs"][name][key] == record["runs"][name][key]
+            assert list(again["runs"][name]["thresholds"][mode]) == [f"{record['runs'][name][key]:g}"]
     with pytest.raises(SystemExit):
         evaluate_models.main(
             [*argv, "--models", "nokd-s0", "--thresholds-from", str(tmp_path / "val" / "metrics.json")]
         )
-    assert "no threshold for run 'nokd-s0'" in capsys.readouterr().err
+    assert "no thresholds for run 'nokd-s0'" in capsys.readouterr().err
 
 
 def test_merge_keeps_the_runs_evaluated_earlier(tiny_setup, tmp_path, capsys) -> None:
