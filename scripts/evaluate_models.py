@@ -402,6 +402,13 @@ Rows = list[tuple[str, bool, dict[float, Any]]]
 """Per subject of one run and factor: ``(subject, phase rule ran, {threshold: LesionCounts})``."""
 
 
+def bundle_thresholds(detector: Any) -> dict[str, list[float]]:
+    """The detector's own threshold of each mode: ``phase_threshold`` (``threshold`` when it has none) and
+    ``threshold``."""
+    phase = detector.threshold if detector.phase_threshold is None else detector.phase_threshold
+    return {"phase": [phase], "magnitude": [detector.threshold]}
+
+
 def evaluate(
     cohort: Path,
     entries: Sequence[Mapping[str, Any]],
@@ -422,8 +429,8 @@ def evaluate(
         factors: the thick-slice factors; every network but the teacher runs on ``image_lr_xF``.
         detector: the :class:`CMBDetector` that prepares the scans.
         networks: run name to its network; ``"teacher"`` runs on the HR ``image``.
-        thresholds: run name to mode to its probability thresholds (default for every run: the detector's
-            ``phase_threshold``, or ``threshold`` when it has none, and its ``threshold``). A scan on which the
+        thresholds: run name to mode to its probability thresholds (default for every run:
+            :func:`bundle_thresholds`). A scan on which the
             phase-sign rule does not run (no phase image, slices too thick) takes the ``magnitude`` thresholds in
             both modes, as the pipeline does.
         phase: give each scan's high-pass phase (``phase``, ``phase_lr_xF``) to the clean-up when the entry has one.
@@ -438,10 +445,7 @@ def evaluate(
     from cmb_kd.inference import InputError
     from cmb_kd.metrics import compute_lesion_counts
 
-    default = {
-        "phase": [detector.threshold if detector.phase_threshold is None else detector.phase_threshold],
-        "magnitude": [detector.threshold],
-    }
+    default = bundle_thresholds(detector)
     thresholds = {name: {mode: list((thresholds or {}).get(name, {}).get(mode) or default[mode]) for mode in MODES}
                   for name in networks}  # fmt: skip
     counts: dict[str, dict[str, dict[str, Rows]]] = {mode: {name: {} for name in networks} for mode in MODES}
@@ -567,7 +571,8 @@ def _git_commit() -> str | None:
         )
     except OSError:
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and commit else None
 
 
 def _cohort_identity(cohort: Path) -> dict[str, Any]:
@@ -724,7 +729,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         grid = sorted(set(args.thresholds))
         thresholds = {name: {mode: grid for mode in MODES} for name in runs}
     else:
-        thresholds = None
+        thresholds = {name: bundle_thresholds(detector) for name in runs}
     try:
         counts, n_ref_rows = evaluate(
             args.cohort, entries, factors, detector, networks, thresholds, phase=not args.no_phase

@@ -293,6 +293,19 @@ def test_merge_keeps_the_runs_evaluated_earlier(tiny_setup, tmp_path, capsys) ->
     assert "missing.json: file not found" in capsys.readouterr().err
 
 
+def test_bundle_thresholds_where_the_phase_rule_runs_on_some_factors_only(tiny_setup, tmp_path) -> None:
+    # the tiny cohort's ×2 slices are 4 mm (the phase rule runs) and its ×4 slices 8 mm (it does not): each factor
+    # takes the bundle's threshold of its own mode
+    cohort, bundle, runs = tiny_setup
+    argv = ["--cohort", str(cohort), "--runs", str(runs), "--bundle", str(bundle), "--factors", "2", "4"]
+    assert evaluate_models.main([*argv, "--models", "plkd-s0", "--out", str(tmp_path)]) == 0
+    run = json.loads((tmp_path / "metrics.json").read_text())["runs"]["plkd-s0"]
+    config = json.loads((bundle / "configs" / "inference.json").read_text())
+    assert (run["threshold"], run["magnitude_threshold"]) == (config["phase_threshold"], config["threshold"])
+    assert [row["phase_rule"] for row in run["factors"]["2"]["subjects"]] == [True, True]
+    assert [row["phase_rule"] for row in run["factors"]["4"]["subjects"]] == [False, False]
+
+
 def test_choose_threshold_best_f1_lowest_on_ties_nan_as_zero() -> None:
     choose = evaluate_models.choose_threshold
     assert choose({0.5: {"f1": 0.4}, 0.7: {"f1": 0.6}, 0.9: {"f1": 0.6}}) == 0.7
