@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -180,19 +181,16 @@ def write_cohort(
     width = max(3, len(str(n_subjects)))
     jobs = [(config, subject_seed(seed, i), out_dir, f"sub-{i + 1:0{width}d}", preview) for i in range(n_subjects)]
     bar = tqdm(total=n_subjects, desc="synth", unit="subject", disable=not progress)
-    if workers == 1:
-        entries = []
-        for job in jobs:
-            entries.append(_simulate_and_write(*job))
+    entries = []
+    with contextlib.ExitStack() as stack:
+        run = map
+        if workers > 1:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_share_cores, initargs=(threads,))
+            run = stack.enter_context(pool).map
+        for entry in run(_simulate_and_write, *zip(*jobs)):  # in subject order, as they complete
+            entries.append(entry)
             bar.update()
-    else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(max_workers=workers, initializer=_share_cores, initargs=(threads,)) as pool:
-            futures = [pool.submit(_simulate_and_write, *job) for job in jobs]
-            for future in futures:
-                future.result()
-                bar.update()
-            entries = [future.result() for future in futures]
     bar.close()
     datalist = {
         "name": "cmb_kd synthetic cohort",
