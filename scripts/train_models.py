@@ -113,7 +113,9 @@ def command(
         "dataset_dir": str(cohort),
         "output_dir": str(folder),
         "device": device,
+        # the runs train a fixed budget and never validate: no validation pass, and no validation split in memory
         "val_interval": 1000,
+        "validate#dataset#cache_rate": 0.0,
         **run.overrides,
     }
     if run.needs_teacher:

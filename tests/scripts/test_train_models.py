@@ -44,3 +44,9 @@ def test_hard_negatives_go_to_the_students_only(tmp_path) -> None:
         assert "--datalist_file" not in _overrides(train_models.command(runs[name], tmp_path / name, *args))
     without = _overrides(train_models.command(runs["nokd-s0"], tmp_path / "nokd-s0", *args[:3]))
     assert "--hard_negative_key" not in without
+
+
+def test_runs_never_validate_nor_cache_the_validation_split(tmp_path) -> None:
+    for run in train_models.plan([0], 16, 32):
+        flags = _overrides(train_models.command(run, tmp_path / run.name, tmp_path, tmp_path / "teacher.pt", "cpu"))
+        assert int(flags["--val_interval"]) > 16 and float(flags["--validate#dataset#cache_rate"]) == 0.0
