@@ -3,7 +3,7 @@
 For every test subject and thick-slice factor F, the native scan ``image_lr_xF`` goes once through the network-
 independent part of the bundle's detector (:meth:`CMBDetector.prepare`: working grid, skull stripping,
 standardisation, candidates; with ``--screening`` also the FCN of ``RUNS/screening/models/screening.pt``); then every
-student-type run (``plkd-sN``, ``nokd-sN``, ``direct-sN``, ``dynunet-sN``, ``ablation-2d|3d|hybrid``) segments that
+student-type run (``plkd-sN``, ``nokd-sN``, ``direct-sN``, ``dynunet-sN``, ``ablation-2d|3d|hybrid[-sN]``) segments that
 prepared scan (:meth:`CMBDetector.segment`) and its mask, on the scan's own grid, is compared with ``label_lr_xF``.
 The ``teacher`` run segments the HR ``image`` against ``label`` once per subject (an upper bound, shown in every
 factor column). Lesions are matched and pooled over subjects by :mod:`cmb_kd.metrics` (overlap matching,
@@ -91,15 +91,16 @@ ABLATION_ROWS: tuple[tuple[str, str], ...] = (
     ("ablation-2d", "2D"),
     ("ablation-3d", "3D"),
     ("ablation-hybrid", "2D+3D"),
-    ("nokd-s0", "+FCM"),
-    ("direct-s0", "+KD"),
-    ("plkd-s0", "+PLKD"),
+    ("nokd", "+FCM"),
+    ("direct", "+KD"),
+    ("plkd", "+PLKD"),
 )
-"""Rows of the ablation table (paper's Table 4), each one run at ×4: run name, label."""
+"""Rows of the ablation table (paper's Table 4) at ×4: run family (``ablation-MODE`` for the ablation runs), label."""
 MARKERS = ("table", "magnitude", "ablation", "walltime")
 """Names of the marker pairs ``<!-- results:NAME:start -->`` / ``<!-- results:NAME:end -->`` of --write-docs."""
 RUN_NAME = re.compile(
-    r"^(?:(?P<family>plkd|nokd|direct|dynunet)-s(?P<seed>\d+)|ablation-(?P<mode>2d|3d|hybrid)|teacher)$"
+    r"^(?:(?P<family>plkd|nokd|direct|dynunet)-s(?P<seed>\d+)|ablation-(?P<mode>2d|3d|hybrid)(?:-s(?P<aseed>\d+))?"
+    r"|teacher)$"
 )
 WEIGHTS = {"teacher": "teacher.pt", "dynunet": "dynunet.pt"}
 """Final weights file of a run family under ``RUNS/<name>/models/``; ``model.pt`` for the others."""
@@ -139,7 +140,7 @@ def find_runs(runs: Path, names: Sequence[str] | None = None) -> dict[str, Path]
         if family_of(name) is None:
             raise ValueError(
                 f"--models: unknown run {name!r}; expected teacher, plkd-sN, nokd-sN, direct-sN, dynunet-sN or "
-                "ablation-2d|3d|hybrid"
+                "ablation-2d|3d|hybrid[-sN]"
             )
         path = weights_path(runs, name)
         if not path.is_file():
@@ -192,8 +193,15 @@ def format_mean_sd(values: Sequence[float], *, percent: bool) -> str:
 
 
 def seed_runs(family: str, names: Sequence[str]) -> list[str]:
-    """The runs ``{family}-sN`` among ``names``, in seed order."""
-    seeds = [(int(m["seed"]), n) for n in names if (m := RUN_NAME.match(n)) and m["family"] == family]
+    """The runs of ``family`` among ``names``, in seed order: ``{family}-sN``, or for ``ablation-MODE`` the runs
+    ``ablation-MODE`` (seed 0) and ``ablation-MODE-sN``."""
+    seeds = []
+    for name in names:
+        match = RUN_NAME.match(name)
+        if match and match["family"] == family:
+            seeds.append((int(match["seed"]), name))
+        elif match and match["mode"] and family == f"ablation-{match['mode']}":
+            seeds.append((int(match["aseed"] or 0), name))
     return [name for _, name in sorted(seeds)]
 
 
@@ -263,18 +271,26 @@ def format_main_table(
 
 
 def format_ablation_table(summaries: Mapping[str, Mapping[str, Mapping[str, float]]], factors: Sequence[int]) -> str:
-    """The ×4 ablation table in Markdown (the paper's Table 4): one row per run of ``ABLATION_ROWS``."""
+    """The ×4 ablation table in Markdown (the paper's Table 4): one row per family of ``ABLATION_ROWS``, the mean ±
+    sd over its seeds."""
     if ABLATION_FACTOR not in factors:
         return f"Not evaluated: the ablation is at ×{ABLATION_FACTOR}, not among the factors {list(factors)}."
     header = ["Model"] + [title for _, title, _ in METRICS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     missing = []
-    for run, label in ABLATION_ROWS:
-        if run in summaries:
-            lines.append("| " + " | ".join([label] + _cells(summaries, [run], str(ABLATION_FACTOR))) + " |")
+    for family, label in ABLATION_ROWS:
+        runs = seed_runs(family, list(summaries))
+        if runs:
+            label += f" ({_plural(len(runs), 'seed')})"
+            lines.append("| " + " | ".join([label] + _cells(summaries, runs, str(ABLATION_FACTOR))) + " |")
         else:
-            missing.append(f"{label} (`{run}`)")
-    lines += ["", f"×{ABLATION_FACTOR} thick slices, one seed (0) per row; no FCM in the 2D, 3D and 2D+3D rows."]
+            names = f"`{family}`, `{family}-sN`" if family.startswith("ablation-") else f"`{family}-sN`"
+            missing.append(f"{label} ({names})")
+    lines += [
+        "",
+        f"×{ABLATION_FACTOR} thick slices, mean ± sd over the seeds of each row (+FCM, +KD and +PLKD are the no-KD, "
+        "direct-KD and PLKD students of the main table); no FCM in the 2D, 3D and 2D+3D rows.",
+    ]
     if missing:
         lines.append("Not shown (no evaluated run): " + ", ".join(missing) + ".")
     return "\n".join(lines)

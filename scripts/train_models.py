@@ -12,9 +12,9 @@ Runs (``--only`` picks some, in this order; ``SEED`` from ``--seeds``):
 - ``plkd-sSEED``, ``direct-sSEED``, ``nokd-sSEED``: the E²U-Net student by PLKD (×2 → ×4 → ×8 → ×4), by direct
   transfer at ×4, and without transfer at ×4 (``distill_plkd.json`` with ``curriculum_mode``);
 - ``dynunet-sSEED``: MONAI's DynUNet (nnU-Net architecture) on ×4 LR without transfer (``dynunet.json``);
-- ``ablation-2d``, ``ablation-3d``, ``ablation-hybrid``: E²U-Net without the FCM and with 2D, 3D or 2D+3D
-  convolutions, no transfer, seed 0 (the paper's Table 4; +FCM is ``nokd-s0``, +KD ``direct-s0``, +PLKD
-  ``plkd-s0``).
+- ``ablation-2d``, ``ablation-3d``, ``ablation-hybrid`` (seed 0) and ``ablation-MODE-sSEED`` (the other seeds):
+  E²U-Net without the FCM and with 2D, 3D or 2D+3D convolutions, no transfer (the paper's Table 4; +FCM is
+  ``nokd-sSEED``, +KD ``direct-sSEED``, +PLKD ``plkd-sSEED``).
 
 Every student run (and the screening FCN) has the same budget: ``--epochs`` epochs of 4 patches per training
 subject (PLKD splits them into four equal stages); the teacher, which every transfer run learns from, gets
@@ -98,9 +98,17 @@ def plan(seeds: list[int], epochs: int, teacher_epochs: int) -> list[Run]:
                 {"max_epochs": epochs, "seed": seed},
             ),
         ]
-    for mode in ("2d", "3d", "hybrid"):
-        runs.append(student(f"ablation-{mode}", "no_kd", 0, epochs, {**NO_FCM, "conv_mode": mode}))
+    for seed in seeds:
+        for mode in ("2d", "3d", "hybrid"):
+            name = ablation_name(mode, seed)
+            runs.append(student(name, "no_kd", seed, epochs, {**NO_FCM, "conv_mode": mode}))
     return runs
+
+
+def ablation_name(mode: str, seed: int) -> str:
+    """The run name of the ablation row ``mode`` at ``seed``: ``ablation-MODE`` for seed 0 (the first runs trained
+    had no seed in their names), ``ablation-MODE-sSEED`` for the others."""
+    return f"ablation-{mode}" if seed == 0 else f"ablation-{mode}-s{seed}"
 
 
 def command(

@@ -110,8 +110,11 @@ def test_tables_average_over_seeds_and_list_missing_rows() -> None:
     assert "×4: 3 subjects, 10 reference lesions" in table and "HR: 3 subjects, 12 reference lesions" in table
     assert "Direct KD student (`direct-sN`)" in table and "DynUNet (nnU-Net), no KD (`dynunet-sN`)" in table
     ablation = evaluate_models.format_ablation_table(summaries, [2, 4])
-    assert "| +FCM | 50.0 | 50.0 | 1.00 | 50.0 | 50.0 |" in ablation and "| +PLKD | 70.0 |" in ablation
-    assert "2D (`ablation-2d`)" in ablation and "+KD (`direct-s0`)" in ablation
+    assert "| +FCM (1 seed) | 50.0 | 50.0 | 1.00 | 50.0 | 50.0 |" in ablation
+    assert "| +PLKD (3 seeds) | 80.0 ± 10.0 |" in ablation
+    assert "2D (`ablation-2d`, `ablation-2d-sN`)" in ablation and "+KD (`direct-sN`)" in ablation
+    summaries |= {"ablation-3d": {"4": _summary(0.6)}, "ablation-3d-s1": {"4": _summary(0.8)}}
+    assert "| 3D (2 seeds) | 70.0 ± 14.1 |" in evaluate_models.format_ablation_table(summaries, [4])
     assert "not among the factors" in evaluate_models.format_ablation_table(summaries, [2])
 
 
@@ -122,6 +125,7 @@ def test_tables_average_over_seeds_and_list_missing_rows() -> None:
         ("plkd-s12", "plkd", "plkd-s12/models/model.pt"),
         ("dynunet-s0", "dynunet", "dynunet-s0/models/dynunet.pt"),
         ("ablation-hybrid", "ablation", "ablation-hybrid/models/model.pt"),
+        ("ablation-3d-s2", "ablation", "ablation-3d-s2/models/model.pt"),
         ("screening", None, "screening/models/model.pt"),
         ("plkd", None, "plkd/models/model.pt"),
     ],
@@ -136,6 +140,7 @@ def test_default_network_defs_follow_the_bundle(tmp_path) -> None:
     ablation = evaluate_models.network_def_of("ablation-2d", tmp_path, bundle)
     assert ablation["_target_"] == "cmb_kd.networks.E2UNet" and ablation["fcm"] is False
     assert ablation["conv_mode"] == "2d"
+    assert evaluate_models.network_def_of("ablation-hybrid-s1", tmp_path, bundle)["conv_mode"] == "hybrid"
     assert evaluate_models.network_def_of("dynunet-s1", tmp_path, bundle)["_target_"] == "DynUNet"
     (tmp_path / "plkd-s0").mkdir()
     (tmp_path / "plkd-s0" / "network_def.json").write_text(json.dumps(TINY_E2UNET))
@@ -194,11 +199,11 @@ def test_end_to_end_on_a_tiny_cohort(tiny_setup, tmp_path, capsys) -> None:
         for key in ("tpr", "fp_avg", "f1", "dice"):
             assert math.isfinite(metrics[key]), (name, key, metrics[key])
     printed = capsys.readouterr()
-    assert "| PLKD student (E²U-Net) (1 seed) |" in printed.out and "| +FCM |" in printed.out
+    assert "| PLKD student (E²U-Net) (1 seed) |" in printed.out and "| +FCM (1 seed) |" in printed.out
     assert "[2/2] sub-002 ×4" in printed.err
     text = doc.read_text()
     assert "old main table" not in text and "| Teacher on HR (upper bound) |" in text
-    assert "| +PLKD |" in text and text.endswith("<!-- results:ablation:end -->\nOutro.\n")
+    assert "| +PLKD (1 seed) |" in text and text.endswith("<!-- results:ablation:end -->\nOutro.\n")
     assert "| plkd-s0 | not recorded | |" in text  # the fake runs were not trained by train_models.py
 
 
@@ -262,7 +267,7 @@ def test_merge_keeps_the_runs_evaluated_earlier(tiny_setup, tmp_path, capsys) ->
     for row in ("| Teacher on HR (upper bound) |", "| PLKD student (E²U-Net) (1 seed) |", "| No-KD student (1 seed) |"):
         assert row in printed.out and row in doc.read_text()
     plkd = earlier["runs"]["plkd-s0"]["factors"]["4"]["metrics"]
-    assert f"| +PLKD | {evaluate_models.format_mean_sd([plkd['tpr']], percent=True)} |" in printed.out
+    assert f"| +PLKD (1 seed) | {evaluate_models.format_mean_sd([plkd['tpr']], percent=True)} |" in printed.out
     # the record of another split is refused with what differs
     other = json.loads((first / "metrics.json").read_text())
     other["split"] = "validation"

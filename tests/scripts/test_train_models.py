@@ -27,6 +27,9 @@ def test_plan_gives_every_row_the_same_budget() -> None:
     assert runs["plkd-s0"].overrides["stage_epochs"] == [4, 4, 4, 4]
     assert runs["direct-s0"].overrides["stage_epochs"] == runs["nokd-s0"].overrides["stage_epochs"] == [16]
     assert runs["dynunet-s1"].overrides == {"max_epochs": 16, "seed": 1}
+    for name, seed in (("ablation-2d", 0), ("ablation-hybrid-s1", 1)):  # seed 0 keeps the name of the first runs
+        assert runs[name].overrides["seed"] == seed and runs[name].overrides["curriculum_mode"] == "no_kd"
+        assert runs[name].overrides["network_def"]["fcm"] is False
     assert runs["teacher"].overrides == {"max_epochs": 32}
     assert all("native_lr.json" in r.configs for n, r in runs.items() if n not in ("teacher", "screening"))
     with pytest.raises(ValueError, match="multiple of 4"):
