@@ -2,8 +2,9 @@
 
 Each run is ``python -m monai.bundle run`` with the bundle's configs and a few overrides, in its own folder
 ``RUNS/<name>`` (checkpoints, TensorBoard files, ``train.log``, the final weights under ``models/``). A run whose
-final weights exist is skipped; an interrupted run resumes from its latest checkpoint (the configs' ``resume_ckpt``)
-when the script is started again. The wall time of every invocation is added to ``RUNS/<name>/wall_time.json``.
+final weights exist and are intact is skipped (damaged ones, e.g. truncated, are written again); an interrupted run
+resumes from its latest intact checkpoint (the configs' ``resume_ckpt``) when the script is started again. The wall
+time of every invocation is added to ``RUNS/<name>/wall_time.json``.
 
 Runs (``--only`` picks some, in this order; ``SEED`` from ``--seeds``):
 
@@ -41,6 +42,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cmb_kd.handlers import is_complete_checkpoint
 
 BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "cmb_lr_mri_segmentation"
 NO_FCM = {"fcm": False}
@@ -144,7 +147,9 @@ def record_wall_time(folder: Path, seconds: float, finished: bool) -> None:
     record = json.loads(path.read_text()) if path.is_file() else {"invocations": [], "seconds": 0.0}
     record["invocations"].append({"seconds": round(seconds, 1), "finished": finished})
     record["seconds"] = round(record["seconds"] + seconds, 1)
-    path.write_text(json.dumps(record, indent=1))
+    partial = path.with_name(f".{path.name}.tmp")
+    partial.write_text(json.dumps(record, indent=1))
+    os.replace(partial, path)  # a kill never leaves a truncated record
 
 
 def main() -> None:
@@ -188,8 +193,10 @@ def main() -> None:
             print(" ".join(cmd))
             continue
         if final.is_file():
-            print(f"{run.name}: done ({final})")
-            continue
+            if is_complete_checkpoint(final):
+                print(f"{run.name}: done ({final})")
+                continue
+            print(f"{run.name}: {final} is damaged (empty or truncated); training resumes to write it again")
         if run.needs_teacher and not teacher.is_file():
             sys.exit(f"{run.name}: needs the teacher's weights {teacher}; train the 'teacher' run first")
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from monai.engines.utils import PrepareBatch
-from monai.utils import CommonKeys
+from monai.utils import MAX_SEED, CommonKeys
 
 from cmb_kd.transforms import DegradeResolution
 from cmb_kd.transforms._checks import as_factor_triple
@@ -35,6 +36,12 @@ class PrepareLowResolutionBatch(PrepareBatch):
     ``{4: "image_lr_x4"}``, patches cropped with the HR image, see ``configs/native_lr.json``), each sample of the
     batch takes the native scan of the current factor instead of the degraded one with probability
     ``native_prob``. A factor without a native key is always degraded.
+
+    Random draws: ``lr_transform`` (e.g. MONAI's ``RandGaussianNoise``) is seeded here, when the object is built,
+    from PyTorch's global generator, as MONAI's ``DataLoader`` seeds the dataset's transforms; so after
+    ``monai.utils.set_determinism(seed)`` two runs draw the same noise (``set_determinism`` alone does not reach a
+    transform's private generator). :meth:`set_random_state` seeds it explicitly. The native-scan choice draws from
+    PyTorch's global generator.
 
     Args:
         degrade: the degradation; a :class:`~cmb_kd.transforms.DegradeResolution` or an int / per-axis factors
@@ -74,6 +81,8 @@ class PrepareLowResolutionBatch(PrepareBatch):
         self.label_key = None if label_key is None else str(label_key)
         self.hr_key = str(hr_key)
         self.lr_transform = lr_transform
+        if hasattr(lr_transform, "set_random_state"):
+            self.set_random_state(seed=int(torch.empty((), dtype=torch.int64).random_().item()) % MAX_SEED)
         if not 0.0 <= float(native_prob) <= 1.0:
             raise ValueError(f"native_prob: expected a probability in [0, 1], got {native_prob!r}.")
         self.native_prob = float(native_prob)
@@ -81,6 +90,14 @@ class PrepareLowResolutionBatch(PrepareBatch):
             as_factor_triple(int(f) if isinstance(f, str) and f.isdigit() else f, "native_keys"): str(key)
             for f, key in (native_keys or {}).items()
         }
+
+    def set_random_state(
+        self, seed: int | None = None, state: np.random.RandomState | None = None
+    ) -> PrepareLowResolutionBatch:
+        """Seed ``lr_transform`` (when it has ``set_random_state``, as MONAI's random transforms do); returns self."""
+        if hasattr(self.lr_transform, "set_random_state"):
+            self.lr_transform.set_random_state(seed=seed, state=state)
+        return self
 
     @property
     def factor(self) -> tuple[int, int, int]:

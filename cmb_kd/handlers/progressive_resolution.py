@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch
 import torch.nn as nn
 from ignite.engine import Engine, Events
 
+from cmb_kd.handlers.atomic_checkpoint_saver import save_atomic
 from cmb_kd.losses._checks import check_option
 
 __all__ = ["CurriculumStage", "ProgressiveResolutionHandler"]
@@ -247,9 +247,7 @@ class ProgressiveResolutionHandler:
             network = network.module
         path = self.stage_paths()[stage.name]
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.partial")
-        torch.save(network.state_dict(), tmp)
-        os.replace(tmp, path)
+        save_atomic(network.state_dict(), path)
         logger.info("stage %r finished at iteration %d: saved %s", stage.name, engine.state.iteration, path)
 
     def state_dict(self) -> dict[str, Any]:

@@ -56,3 +56,25 @@ def test_native_scan_errors():
         PrepareLowResolutionBatch(4, native_prob=1.5)
     with pytest.raises(ValueError, match="native_keys"):
         PrepareLowResolutionBatch(4, native_keys={0: "x"})
+
+
+def test_lr_noise_is_seeded_from_the_global_seed():
+    """Two runs after ``set_determinism`` draw the same LR noise (the private generator of the noise transform)."""
+    from monai.transforms import RandGaussianNoise
+    from monai.utils import set_determinism
+
+    def noise():
+        set_determinism(0)
+        prepare = PrepareLowResolutionBatch(2, lr_transform=RandGaussianNoise(prob=0.5, std=0.1), label_key=None)
+        return [prepare({"image": torch.zeros(1, 1, 8, 8, 4)})[0] for _ in range(6)]
+
+    try:
+        first, second = noise(), noise()
+    finally:
+        set_determinism(None)
+    assert any(bool(x.any()) for x in first) and any(not x.any() for x in first)  # some draws noisy, some not
+    for a, b in zip(first, second):
+        assert torch.equal(a, b)
+    prepare = PrepareLowResolutionBatch(2, lr_transform=RandGaussianNoise(prob=1.0), label_key=None)
+    seeded = [prepare.set_random_state(7)({"image": torch.zeros(1, 1, 4, 4, 2)})[0] for _ in range(2)]
+    assert torch.equal(*seeded)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = importlib.util.spec_from_file_location("train_models", ROOT / "scripts" / "train_models.py")
@@ -53,3 +54,22 @@ def test_runs_never_validate_nor_cache_the_validation_split(tmp_path) -> None:
     for run in train_models.plan([0], 16, 32):
         flags = _overrides(train_models.command(run, tmp_path / run.name, tmp_path, tmp_path / "teacher.pt", "cpu"))
         assert int(flags["--val_interval"]) > 16 and float(flags["--validate#dataset#cache_rate"]) == 0.0
+
+
+def test_a_damaged_final_file_is_trained_again(tmp_path, monkeypatch, capsys) -> None:
+    from cmb_kd.handlers import save_atomic
+
+    (tmp_path / "cohort").mkdir()
+    (tmp_path / "cohort" / "datalist.json").write_text("{}")
+    final = tmp_path / "runs" / "teacher" / "models" / "teacher.pt"
+    final.parent.mkdir(parents=True)
+    save_atomic({"w": torch.zeros(64)}, final)
+    calls = []
+    monkeypatch.setattr(train_models.subprocess, "call", lambda cmd, **kwargs: calls.append(cmd) or 0)
+    argv = ["train_models.py", "--cohort", str(tmp_path / "cohort"), "--runs", str(tmp_path / "runs")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--only", "teacher"])
+    train_models.main()
+    assert not calls and "teacher: done" in capsys.readouterr().out
+    final.write_bytes(final.read_bytes()[:100])  # truncated by a kill while it was written
+    train_models.main()
+    assert len(calls) == 1 and "is damaged" in capsys.readouterr().out
