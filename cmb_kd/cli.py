@@ -18,8 +18,27 @@ __all__ = ["main", "build_parser"]
 logger = logging.getLogger("cmb_kd")
 
 
+_DETAIL_CHARACTERS = 300
+"""Longest detail of a library's error quoted in a one-line message (the whole error is logged with ``-v``)."""
+
+
 class UserError(Exception):
     """An error caused by the user's input, reported as one line without a traceback."""
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every run of white space (newlines included) as one space."""
+    return " ".join(text.split())
+
+
+def _root_cause(err: BaseException) -> str:
+    """The innermost cause of ``err`` (what a wrapping library error was raised from), as one short line."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    text = _one_line(str(err))
+    if len(text) > _DETAIL_CHARACTERS:
+        text = text[: _DETAIL_CHARACTERS - 3].rstrip() + "..."
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def _positive_int(text: str) -> int:
@@ -78,14 +97,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
-    from cmb_kd.inference import CMBDetector, OutputError, default_bundle_dir, run_inference
+    from cmb_kd.inference import INFERENCE_CONFIG, CMBDetector, OutputError, default_bundle_dir, run_inference
 
     try:
         bundle = Path(args.bundle) if args.bundle is not None else default_bundle_dir()
         overrides = {} if args.paramagnetic_phase is None else {"paramagnetic_phase": args.paramagnetic_phase}
-        detector = CMBDetector.from_bundle(
-            bundle, device=args.device, allow_untrained=args.allow_untrained, overrides=overrides
-        )
+        try:
+            detector = CMBDetector.from_bundle(
+                bundle, device=args.device, allow_untrained=args.allow_untrained, overrides=overrides
+            )
+        except (ValueError, FileNotFoundError):
+            raise
+        except Exception as err:  # a bundle's config runs code: whatever it raised (often a PyTorch/MONAI error)
+            raise UserError(
+                f"{bundle / INFERENCE_CONFIG}: cannot build the detector ({_root_cause(err)}); expected a bundle "
+                "whose config builds a CMBDetector (run with -v for the full error)"
+            ) from err
         run = run_inference(
             args.inputs,
             Path(args.output),
@@ -96,10 +123,12 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         )
     except (ValueError, FileNotFoundError, OutputError) as err:
         raise UserError(str(err)) from err
-    for outcome in run.failures:
-        print(f"cmb-kd infer: error: {outcome.message}", file=sys.stderr)
-    done = len(run.outcomes) - len(run.failures)
-    print(f"processed {done} of {len(run.outcomes)} input(s); wrote {run.summary_path}")
+    # each failed input was logged (level WARNING) as it happened; the last line counts them
+    failed, total = len(run.failures), len(run.outcomes)
+    if failed:
+        print(f"cmb-kd infer: error: {failed} of {total} input(s) failed; see {run.summary_path}", file=sys.stderr)
+    else:
+        print(f"processed {total} of {total} input(s); wrote {run.summary_path}")
     return run.status
 
 
@@ -132,7 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     infer = sub.add_parser("infer", help="detect CMBs in NIfTI scans with the two-stage pipeline of a bundle")
     infer.add_argument("inputs", nargs="+", metavar="INPUT", help="NIfTI files and/or folders of them")
     infer.add_argument("--output", required=True, help="output folder (created when missing)")
-    infer.add_argument("--bundle", default=None, help="bundle folder (default: the shipped cmb_lr_mri_segmentation)")
+    infer.add_argument(
+        "--bundle",
+        default=None,
+        help="bundle folder (default: the shipped cmb_lr_mri_segmentation). A bundle is code: its config files may "
+        "run Python expressions ('$...', as python -m monai.bundle run does), so only use bundles you trust",
+    )
     infer.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks run (cpu)")
     infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png per scan")
     infer.add_argument(
@@ -180,5 +214,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UserError as err:
-        print(f"cmb-kd {args.command}: error: {err}", file=sys.stderr)
+        logger.debug("cmb-kd %s failed", args.command, exc_info=err)  # the whole chain, with -v
+        print(f"cmb-kd {args.command}: error: {_one_line(str(err))}", file=sys.stderr)
         return 1

@@ -62,3 +62,10 @@ def test_python_m_synth_then_evaluate_against_itself(tmp_path):
     metrics = json.loads((pred / "metrics.json").read_text())
     assert json.dumps(metrics).count("f1") >= 1
     assert "100" in result.stdout  # a reference evaluated against itself scores 100 %
+
+
+def test_infer_help_says_a_bundle_is_code(capsys):
+    with pytest.raises(SystemExit):
+        main(["infer", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "A bundle is code" in text and "only use bundles you trust" in text

@@ -3,8 +3,13 @@
 Input scans are found with :func:`find_inputs` (files, flat folders, VALDO-style folders; masks and labels skipped)
 and loaded with :func:`load_scan`, which stops with one :class:`InputError` per problem. Stage 3 removes components
 that cannot be CMBs with :class:`LesionCleanup` (rules in :class:`CleanupRules`); :func:`lesion_table` measures the
-remaining lesions on the input grid; :class:`OutputWriter` writes the mask, the lesion table and the batch summary
-atomically; :func:`write_report_png` draws a picture of the detections.
+remaining lesions on the input grid; :class:`OutputWriter` writes a scan's mask, lesion table and picture
+(:func:`render_report_png`) as a unit and the batch summary, atomically; :class:`OutputFolderLock` keeps a second
+run out of a folder being written.
+
+Before detection, :func:`check_scan_plausibility` refuses images that cannot be a magnitude scan (masks, label maps,
+no positive intensity) and returns warnings about doubtful ones (inverted contrast, signed intensities, slices
+thicker than :data:`MAX_SLICE_MM`).
 
 The whole two-stage pipeline is :class:`CMBDetector` (built from a bundle with :meth:`CMBDetector.from_bundle`):
 working grid, brain mask, standardisation (:class:`BrainStandardisation`), stage-1 candidates, stage-2 patch
@@ -23,7 +28,7 @@ from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.detector import INFERENCE_CONFIG, STAGES, CMBDetector
 from cmb_kd.inference.dipole_fit import dipole_fit
 from cmb_kd.inference.exit_on_failure import exit_on_failure
-from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, InferenceOutcome
+from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, WARNINGS_SEPARATOR, InferenceOutcome
 from cmb_kd.inference.inference_run import InferenceRun
 from cmb_kd.inference.input_discovery import NON_IMAGE_TOKENS, find_inputs, is_image_name
 from cmb_kd.inference.input_error import InputError
@@ -32,10 +37,12 @@ from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.network_weights import load_network_weights
 from cmb_kd.inference.output_error import OutputError
+from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.prepared_scan import PreparedScan
-from cmb_kd.inference.report_figure import write_report_png
+from cmb_kd.inference.report_figure import render_report_png, write_report_png
 from cmb_kd.inference.scan_loading import load_scan
+from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_MM, check_scan_plausibility
 from cmb_kd.transforms.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
 
 __all__ = [
@@ -43,6 +50,7 @@ __all__ = [
     "BUNDLE_NAME",
     "CLEANUP_RULES",
     "INFERENCE_CONFIG",
+    "MAX_SLICE_MM",
     "PADDING_MODES",
     "STAGES",
     "STANDARDISATION_METHODS",
@@ -59,11 +67,14 @@ __all__ = [
     "run_inference",
     "LESION_COLUMNS",
     "LESIONS_SUFFIX",
+    "LOCK_NAME",
     "NON_IMAGE_TOKENS",
     "PARAMAGNETIC_PHASE_SIGNS",
     "REPORT_SUFFIX",
     "SUMMARY_COLUMNS",
     "SUMMARY_NAME",
+    "TRAINED_MAX_SLICE_MM",
+    "WARNINGS_SEPARATOR",
     "CleanupRules",
     "ComponentDecision",
     "InferenceOutcome",
@@ -71,10 +82,13 @@ __all__ = [
     "Lesion",
     "LesionCleanup",
     "OutputError",
+    "OutputFolderLock",
     "OutputWriter",
+    "check_scan_plausibility",
     "find_inputs",
     "is_image_name",
     "lesion_table",
     "load_scan",
+    "render_report_png",
     "write_report_png",
 ]

@@ -1,14 +1,25 @@
-"""Atomic output: bytes written under a hidden temporary name in the destination folder, then renamed into place."""
+"""Atomic output: bytes written under a hidden temporary name in the destination folder, then renamed into place.
+
+Files are created as :func:`open` creates them, with mode ``0o666`` less the process's umask (``0o644`` under the
+usual umask ``022``), not with the private ``0o600`` of :func:`tempfile.mkstemp`.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from cmb_kd.inference.output_error import OutputError
 
-__all__ = ["prepare_folder", "write_bytes_atomic"]
+__all__ = ["prepare_folder", "write_bytes_atomic", "write_files_atomic"]
+
+_NEW_FILE_MODE = 0o666
+"""Mode asked for a new file, as :func:`open` does; the kernel takes the umask off."""
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_NAME_ATTEMPTS = 100
 
 
 def _reason(err: OSError) -> str:
@@ -37,32 +48,105 @@ def prepare_folder(folder: str | os.PathLike) -> Path:
     return path
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
-
-    A reader never sees a half-written file under the final name, and no temporary file is left behind, whether
-    the write succeeds or fails.
+def _write_temporary(target: Path, data: bytes) -> Path:
+    """Write ``data`` to a new hidden file ``.NAME.XXXXXXXX.tmp`` beside ``target`` (fsynced) and return its path.
 
     Raises:
-        OutputError: naming the file when the folder is missing or the write fails.
+        OutputError: naming the folder when no file can be created there, or ``target`` when the write fails; no
+            temporary file is left behind.
     """
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise OutputError(target.parent, "the output folder does not exist", "an existing writable folder")
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as err:
-        raise OutputError(target.parent, f"cannot write into the folder ({_reason(err)})", "a writable folder") from err
+    for _ in range(_NAME_ATTEMPTS):
+        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            descriptor = os.open(temporary, _CREATE_FLAGS, _NEW_FILE_MODE)
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise OutputError(
+                target.parent, f"cannot write into the folder ({_reason(err)})", "a writable folder"
+            ) from err
+        break
+    else:
+        raise OutputError(
+            target.parent,
+            f"cannot create a temporary file beside {target.name} ({_NAME_ATTEMPTS} names taken)",
+            "a folder without thousands of .*.tmp files",
+        )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, target)
     except OSError as err:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise OutputError(target, f"cannot write the file ({_reason(err)})", "a writable destination") from err
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
-    return target
+    return temporary
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # clean-up after a failure: the original error is the one to report
+
+
+def write_files_atomic(files: Mapping[str | os.PathLike, bytes]) -> list[Path]:
+    """Write several files as a unit: every file under a temporary name first, then all renamed into place.
+
+    When any write or rename fails (or the process is interrupted meanwhile), the files already renamed into place
+    are removed and every temporary file is deleted, so that none of ``files`` is left under its final name with
+    the new content; a file of the same name that existed before and was not yet replaced is left as it was.
+
+    Args:
+        files: final path -> content; every folder must exist.
+
+    Returns:
+        The written paths, in the order of ``files``.
+
+    Raises:
+        ValueError: if ``files`` is empty or names one path twice.
+        OutputError: naming the file or folder that could not be written.
+    """
+    targets = [Path(path) for path in files]
+    if not targets:
+        raise ValueError("files: expected at least one path -> bytes item, got none")
+    if len({os.path.abspath(target) for target in targets}) != len(targets):
+        raise ValueError(f"files: expected distinct paths, got {[str(t) for t in targets]}")
+    for target in targets:
+        if not target.parent.is_dir():
+            raise OutputError(target.parent, "the output folder does not exist", "an existing writable folder")
+    staged: list[Path] = []
+    renamed: list[Path] = []
+    try:
+        for target, data in zip(targets, files.values()):
+            staged.append(_write_temporary(target, data))
+        for temporary, target in zip(staged, targets):
+            try:
+                os.replace(temporary, target)
+            except OSError as err:
+                raise OutputError(target, f"cannot write the file ({_reason(err)})", "a writable destination") from err
+            renamed.append(target)
+    except BaseException:
+        if len(staged) == len(targets) and len(renamed) < len(targets) and not staged[len(renamed)].exists():
+            renamed.append(targets[len(renamed)])  # interrupted right after its rename
+        for target in renamed:
+            _discard(target)
+        for temporary in staged[len(renamed) :]:
+            _discard(temporary)
+        raise
+    return targets
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    A reader never sees a half-written file under the final name, and no temporary file is left behind, whether
+    the write succeeds or fails. A new file gets mode ``0o666`` less the umask, as with :func:`open`.
+
+    Raises:
+        OutputError: naming the file when the folder is missing or the write fails.
+    """
+    return write_files_atomic({path: data})[0]

@@ -16,9 +16,10 @@ from cmb_kd.inference.inference_run import InferenceRun
 from cmb_kd.inference.input_discovery import find_inputs, phase_beside
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.output_error import OutputError
+from cmb_kd.inference.output_lock import OutputFolderLock
 from cmb_kd.inference.output_writer import OutputWriter
-from cmb_kd.inference.report_figure import write_report_png
 from cmb_kd.inference.scan_loading import load_scan
+from cmb_kd.metrics.pairing import nifti_stem
 
 __all__ = ["run_inference"]
 
@@ -37,12 +38,19 @@ def run_inference(
     """Run ``detector`` on every scan named by ``inputs`` and write the outputs into ``output_dir``.
 
     Inputs are found with :func:`find_inputs` (files, flat or VALDO-style folders). For each scan ``NAME`` the
-    mask ``NAME_cmb_mask.nii.gz`` (uint8, the input's shape and affine) and the table ``NAME_cmb_lesions.csv``
-    are written through :class:`OutputWriter` (atomically), and with ``report`` the picture
-    ``NAME_cmb_report.png``. A path or scan that cannot be used (:class:`InputError`, or a ``ValueError`` raised
-    while processing it) or whose outputs cannot be written (:class:`OutputError`) is logged as one line naming
-    the file and recorded as failed; the other inputs are still processed. ``cmb_summary.csv`` (one row per
-    input, failures included) is always written at the end. Inputs are only read.
+    mask ``NAME_cmb_mask.nii.gz`` (uint8, the input's shape and affine), the table ``NAME_cmb_lesions.csv`` and,
+    with ``report``, the picture ``NAME_cmb_report.png`` are written as a unit (:meth:`OutputWriter.write_scan`:
+    all of them or none). A path or scan that cannot be used (:class:`InputError`, or a ``ValueError`` raised
+    while processing it), whose processing fails (a ``RuntimeError``, e.g. out of memory; the traceback is logged at
+    DEBUG level) or whose outputs cannot be written (:class:`OutputError`) is logged as one line naming
+    the file (level WARNING) and recorded as failed, and its outputs from an earlier run are removed, so that no
+    file in the folder contradicts its row; the other inputs are still processed. Inputs are only read.
+
+    ``cmb_summary.csv`` describes every output in the folder: it is rewritten atomically after each scan, with
+    one row per input of this run (failures included) and the rows of earlier runs into the folder for the other
+    names (an input processed again replaces its old row), so that runs into one folder accumulate and a killed
+    run leaves a summary that matches the outputs present. The folder is locked for the run
+    (:class:`OutputFolderLock`): a second run into it fails at once, before it writes anything.
 
     With ``phase``, a phase image beside a scan (:func:`phase_beside`: ``sub-001_phase.nii.gz`` beside
     ``sub-001_T2S.nii.gz``) is given to the detector as ``phase=`` for the clean-up's phase-sign rule, which tells
@@ -51,7 +59,8 @@ def run_inference(
     Args:
         inputs: NIfTI files and/or folders.
         output_dir: output folder, created when missing.
-        detector: a :class:`CMBDetector` (any callable ``detector(data, affine) -> DetectionResult``).
+        detector: a :class:`CMBDetector` (any callable ``detector(data, affine, *, phase=None, name=None) ->
+            DetectionResult``; ``name`` is the scan's path, for its messages).
         report: also write a PNG per scan with the detections outlined.
         progress: show a progress bar.
         phase: use the phase image beside each scan when there is one.
@@ -60,27 +69,88 @@ def run_inference(
         The :class:`InferenceRun`; its ``status`` is 1 when any input failed, else 0.
 
     Raises:
-        OutputError: when ``output_dir`` cannot be created or written (before any scan is processed), or the
-            summary cannot be written.
+        OutputError: before any scan is processed, when ``output_dir`` cannot be created or written, another run
+            holds its lock, or its ``cmb_summary.csv`` is not one written by this package (it is never
+            overwritten); later, when the summary cannot be written.
         ValueError: when ``inputs`` is empty.
     """
     writer = OutputWriter(output_dir)
-    files, problems = find_inputs(inputs)
-    outcomes = [InferenceOutcome.failed(problem.path, problem) for problem in problems]
-    for problem in problems:
-        logger.debug("%s", problem)
-    for path in tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress):
+    with OutputFolderLock(writer.output_dir):
+        earlier = writer.read_summary()
+        files, problems = find_inputs(inputs)
+        scans = {writer.name_of(path) for path in files}
+        # a problem named like a scan of this run (a duplicate name) leaves that scan's outputs alone
+        outcomes = [
+            _failed(writer, problem.path, problem, remove=nifti_stem(problem.path) not in scans) for problem in problems
+        ]
+        if outcomes or not files:
+            writer.write_summary(outcomes, earlier=earlier)
+        for path in tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress):
+            before = _file_states(writer, path)
+            try:
+                outcome = _process(path, writer, detector, report, phase_beside(path) if phase else None)
+            except (InputError, OutputError) as err:
+                outcome = _failed(writer, path, err)
+            except ValueError as err:
+                outcome = _failed(writer, path, InputError(path, f"cannot be processed ({err})", "a T2*/SWI head scan"))
+            except RuntimeError as err:  # e.g. out of memory on this scan: the other scans still run
+                logger.debug("%s: processing failed", path, exc_info=True)
+                detail = " ".join(str(err).split())[:300]
+                outcome = _failed(writer, path, f"{path}: processing failed ({type(err).__name__}: {detail})")
+            except BaseException:
+                _record_interruption(writer, path, before, outcomes, earlier)
+                raise
+            outcomes.append(outcome)
+            writer.write_summary(outcomes, earlier=earlier)
+    return InferenceRun(outcomes=outcomes, summary_path=writer.summary_path)
+
+
+def _failed(writer: OutputWriter, path: Path, error: Exception | str, *, remove: bool = True) -> InferenceOutcome:
+    """The failed outcome of an input, logged as one line, with its out-of-date outputs removed from the folder."""
+    if remove:
         try:
-            outcomes.append(_process(path, writer, detector, report, phase_beside(path) if phase else None))
-        except (InputError, OutputError) as err:
-            logger.debug("%s", err)
-            outcomes.append(InferenceOutcome.failed(path, err))
-        except ValueError as err:
-            error = InputError(path, f"cannot be processed ({err})", "a T2*/SWI head scan")
-            logger.debug("%s", error)
-            outcomes.append(InferenceOutcome.failed(path, error))
-    summary = writer.write_summary(outcomes)
-    return InferenceRun(outcomes=outcomes, summary_path=summary)
+            writer.remove_outputs(path)
+        except OutputError as err:
+            error = f"{error}; and its output from an earlier run is left: {err}"
+    outcome = InferenceOutcome.failed(path, error)
+    logger.warning("%s", outcome.message)
+    return outcome
+
+
+def _file_states(writer: OutputWriter, path: Path) -> tuple[tuple[int, int] | None, ...]:
+    """Identity (inode, modification time) of each output of ``path`` in the folder, None when absent."""
+    states = []
+    for output in writer.outputs_of(path):
+        try:
+            stat = os.stat(output)
+        except OSError:
+            states.append(None)
+        else:
+            states.append((stat.st_ino, stat.st_mtime_ns))
+    return tuple(states)
+
+
+def _record_interruption(
+    writer: OutputWriter,
+    path: Path,
+    before: tuple[tuple[int, int] | None, ...],
+    outcomes: list[InferenceOutcome],
+    earlier: list[dict[str, str]],
+) -> None:
+    """Keep the summary true when the run is interrupted (Ctrl-C, ``SystemExit``) while ``path`` is processed.
+
+    Interrupted before its outputs were written, the folder still matches the summary. Interrupted while or just
+    after they were written (their files changed since the scan began), the files no longer match its row: its
+    outputs are removed and the scan is recorded as failed.
+    """
+    if _file_states(writer, path) == before:
+        return
+    try:
+        error = OutputError(path, "interrupted while its outputs were written", "a finished run (process it again)")
+        outcomes.append(_failed(writer, path, error))
+        writer.write_summary(outcomes, earlier=earlier)
+    except OutputError as err:  # the interruption is what the caller must see
+        logger.warning("%s", err)
 
 
 def _process(
@@ -88,7 +158,7 @@ def _process(
 ) -> InferenceOutcome:
     data, affine, header = load_scan(path)
     if phase is None:
-        result = detector(data, affine)
+        result = detector(data, affine, name=path)
     else:
         phase_data, phase_affine, _ = load_scan(phase)
         if phase_data.shape != data.shape or not np.allclose(phase_affine, affine, atol=1e-3):
@@ -98,11 +168,15 @@ def _process(
                 "the phase on the scan's grid: same shape and affine",
             )
         logger.debug("%s: phase from %s", path.name, phase.name)
-        result = detector(data, affine, phase=phase_data)
-    writer.write_mask(path, result.mask, affine, header=header)
-    writer.write_lesions(path, result.lesions)
-    if report:
-        name = writer.name_of(path)
-        write_report_png(data, result.mask, affine, writer.report_path(path), title=f"{name}: {result.count} CMB(s)")
+        result = detector(data, affine, phase=phase_data, name=path)
+    writer.write_scan(
+        path,
+        result.mask,
+        affine,
+        result.lesions,
+        header=header,
+        report_image=data if report else None,
+        report_title=f"{writer.name_of(path)}: {result.count} CMB(s)",
+    )
     logger.info("%s: %d CMB(s) in %.1f s", path.name, result.count, sum(result.timings.values()))
-    return InferenceOutcome.succeeded(path, result.count)
+    return InferenceOutcome.succeeded(path, result.count, warnings=result.warnings)

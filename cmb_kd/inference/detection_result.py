@@ -25,6 +25,9 @@ class DetectionResult:
         count: number of lesions.
         candidates: the stage-1 candidates; ``voxel`` on the working grid, ``mm`` in world coordinates.
         timings: seconds spent per stage, in pipeline order.
+        warnings: one line per doubt about the input scan (inverted contrast, signed intensities, slices thicker
+            than the model is validated for; :func:`check_scan_plausibility`), also logged; empty for a plausible
+            scan. :func:`run_inference` writes them to the ``warnings`` column of ``cmb_summary.csv``.
     """
 
     mask: np.ndarray
@@ -34,6 +37,7 @@ class DetectionResult:
     count: int
     candidates: list[Candidate]
     timings: dict[str, float]
+    warnings: tuple[str, ...] = ()
 
     @property
     def total_seconds(self) -> float:

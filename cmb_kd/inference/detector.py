@@ -26,6 +26,7 @@ from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.scan_loading import load_scan
+from cmb_kd.inference.scan_plausibility import check_scan_plausibility
 from cmb_kd.transforms import ResampleToInputGrid, ResampleToWorkingGrid, SkullStrip
 from cmb_kd.transforms.brain_standardisation import BrainStandardisation
 
@@ -98,7 +99,10 @@ class CMBDetector:
 
     Data flow (see ``SPEC.md``):
 
-    1. load the scan (a NIfTI path via :func:`load_scan`, or an array with its affine);
+    1. load the scan (a NIfTI path via :func:`load_scan`, or an array with its affine) and check that it can be a
+       magnitude scan (:func:`check_scan_plausibility`: masks, label maps and images without a positive intensity
+       are refused; inverted contrast, signed intensities and too thick slices give warnings, logged and kept in
+       :attr:`DetectionResult.warnings`);
     2. resample it to the working grid (``working_grid``: RAS, cubic, 1 mm by default);
     3. brain mask: ``skull_strip`` on the working grid, or a given mask (input grid, resampled by nearest);
        everything after this runs on the brain's bounding box plus half a patch of margin;
@@ -258,6 +262,7 @@ class CMBDetector:
         *,
         brain_mask: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
         phase: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
+        name: str | os.PathLike | None = None,
     ) -> DetectionResult:
         """Detect the CMBs of one scan: :meth:`segment` of :meth:`prepare`.
 
@@ -267,16 +272,20 @@ class CMBDetector:
                 with a path (the file's is used).
             brain_mask: optional brain mask on the input grid (path or array); skull stripping is skipped.
             phase: optional high-pass phase on the input grid (path or array), for the clean-up's phase rule.
+            name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
+                it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
 
         Returns:
             The :class:`DetectionResult` on the input grid.
 
         Raises:
-            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt).
-            ValueError: for an array without affine, a path with one, arrays of bad shape or values, or a scan in
-                which no brain is found.
+            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt) or that
+                holds no magnitude scan (a mask, a label map, no positive intensity: :func:`check_scan_plausibility`).
+            ValueError: for an array without affine, a path with one, arrays of bad shape or values (including an
+                array that is no magnitude scan, the message starting ``image:``), or a scan in which no brain is
+                found.
         """
-        return self.segment(self.prepare(image, affine, brain_mask=brain_mask, phase=phase))
+        return self.segment(self.prepare(image, affine, brain_mask=brain_mask, phase=phase, name=name))
 
     def prepare(
         self,
@@ -285,6 +294,7 @@ class CMBDetector:
         *,
         brain_mask: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
         phase: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
+        name: str | os.PathLike | None = None,
     ) -> PreparedScan:
         """Run the network-independent steps 1-5 on one scan: load, working grid, brain mask, standardisation,
         stage-1 candidates (with the screening network when there is one).
@@ -298,18 +308,23 @@ class CMBDetector:
                 with a path (the file's is used).
             brain_mask: optional brain mask on the input grid (path or array); skull stripping is skipped.
             phase: optional high-pass phase on the input grid (path or array), for the clean-up's phase rule.
+            name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
+                it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
 
         Returns:
             The :class:`PreparedScan`.
 
         Raises:
-            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt).
-            ValueError: for an array without affine, a path with one, arrays of bad shape or values, or a scan in
-                which no brain is found.
+            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt) or that
+                holds no magnitude scan (a mask, a label map, no positive intensity: :func:`check_scan_plausibility`).
+            ValueError: for an array without affine, a path with one, arrays of bad shape or values (including an
+                array that is no magnitude scan, the message starting ``image:``), or a scan in which no brain is
+                found.
         """
         timer = _StageTimer()
         with timer("load"):
             data, in_affine = self._load_image(image, affine)
+            warnings = self._plausibility(image if name is None else name, data, in_affine)
             shape = data.shape
             given_brain = None if brain_mask is None else self._load_aux(brain_mask, "brain_mask", shape, mask=True)
             phase_map = None if phase is None else self._load_aux(phase, "phase", shape, mask=False)
@@ -366,6 +381,7 @@ class CMBDetector:
             phase=phase_map,
             candidates=candidates,
             timings=dict(timer.seconds),
+            warnings=warnings,
         )
 
     def segment(self, prepared: PreparedScan, network: torch.nn.Module | None = None) -> DetectionResult:
@@ -422,6 +438,7 @@ class CMBDetector:
             count=len(lesions),
             candidates=list(prepared.candidates),
             timings=dict(timer.seconds),
+            warnings=tuple(prepared.warnings),
         )
 
     def detections(self, prepared: PreparedScan, probability: np.ndarray, threshold: float | None = None) -> np.ndarray:
@@ -530,6 +547,23 @@ class CMBDetector:
         if data.min() == data.max():
             raise ValueError(f"image: expected voxel values that vary, got a constant image of {data.min():g}")
         return data, as_affine(_to_array(affine), "affine")
+
+    @staticmethod
+    def _plausibility(image: Any, data: np.ndarray, affine: np.ndarray) -> tuple[str, ...]:
+        """Warnings about ``image`` (a path or name is named; an anonymous array is ``image of shape ...``)."""
+        if isinstance(image, (str, os.PathLike)):
+            source = str(image)
+            warnings = check_scan_plausibility(data, affine, image)
+        else:
+            source = f"image of shape {data.shape}"
+            try:
+                warnings = check_scan_plausibility(data, affine, "image")
+            except InputError as err:
+                # an array has no file to name: report it like the other array checks, as a ValueError
+                raise ValueError(str(err)) from err
+        for warning in warnings:
+            logger.warning("%s: %s", source, warning)
+        return warnings
 
     @staticmethod
     def _load_aux(value: Any, name: str, shape: tuple[int, ...], *, mask: bool) -> np.ndarray:

@@ -12,7 +12,10 @@ logger = logging.getLogger(__name__)
 
 
 def exit_on_failure(run: InferenceRun) -> None:
-    """Raise ``SystemExit(1)`` after logging the failed inputs of ``run``; return quietly when none failed.
+    """Raise ``SystemExit(1)`` after logging how many inputs of ``run`` failed; return quietly when none failed.
+
+    :func:`run_inference` logged each failed input (one line, level WARNING) as it happened; this logs one last
+    line with their number and the summary that lists them.
 
     The last step of ``python -m monai.bundle run`` with the bundle's ``inference.json`` / ``evaluate.json``, so
     that a batch with bad inputs ends with a non-zero exit code after all the good inputs were processed.
@@ -29,7 +32,5 @@ def exit_on_failure(run: InferenceRun) -> None:
     failures = run.failures
     if not failures:
         return
-    for outcome in failures:
-        logger.error("failed: %s", outcome.message)
-    logger.error("%d of %d input(s) failed; see %s", len(failures), len(run.outcomes), run.summary_path)
+    logger.error("%d of %d input(s) failed (logged above); see %s", len(failures), len(run.outcomes), run.summary_path)
     raise SystemExit(1)

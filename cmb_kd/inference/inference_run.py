@@ -15,9 +15,10 @@ class InferenceRun:
     """What a batch run did.
 
     Attributes:
-        outcomes: one :class:`InferenceOutcome` per input path (unusable paths first, in the order found, then the
-            scans in sorted order), as listed in ``cmb_summary.csv``.
-        summary_path: the written ``cmb_summary.csv``.
+        outcomes: one :class:`InferenceOutcome` per input path of this run (unusable paths first, in the order
+            found, then the scans in sorted order), as listed in ``cmb_summary.csv``.
+        summary_path: the written ``cmb_summary.csv``, which also keeps the rows of earlier runs into the folder for
+            the names this run did not process.
     """
 
     outcomes: list[InferenceOutcome]

@@ -33,6 +33,8 @@ class PreparedScan:
         candidates: the stage-1 candidates, ``voxel`` on the working grid, ``mm`` in world coordinates.
         timings: seconds spent so far per stage (keys of :data:`STAGES`; the stage-2 ones are still 0 except the
             brain mask's share of ``input_grid``).
+        warnings: one line per doubt about the input (inverted contrast, signed intensities, slices thicker than
+            the model is validated for; :func:`check_scan_plausibility`), empty for a plausible scan.
     """
 
     input_shape: tuple[int, int, int]
@@ -46,6 +48,7 @@ class PreparedScan:
     phase: np.ndarray | None
     candidates: tuple[Candidate, ...]
     timings: dict[str, float]
+    warnings: tuple[str, ...] = ()
 
     @property
     def box_offset(self) -> tuple[int, int, int]:

@@ -14,7 +14,7 @@ from scipy import ndimage
 from cmb_kd.inference._atomic import write_bytes_atomic
 from cmb_kd.inference._checks import as_affine, as_binary_mask, as_real_volume, as_spacing, spacing_of
 
-__all__ = ["write_report_png"]
+__all__ = ["render_report_png", "write_report_png"]
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
 
@@ -50,14 +50,7 @@ def write_report_png(
     title: str | None = None,
     max_slices: int = 12,
 ) -> Path:
-    """Write an axial mosaic of ``image`` with the detections of ``mask`` outlined and ringed in red, as a PNG.
-
-    The slices shown are, for each detection (26-connected component), the axial slice where it is largest;
-    if there are more than ``max_slices`` such slices, ``max_slices`` of them evenly spread; with no detection,
-    ``max_slices`` evenly spaced slices. Slices are drawn in voxel order, first axis to the right and second axis
-    up (a neurological view for RAS-stored scans), with the in-plane aspect of the voxel size. Intensities are
-    windowed to the 1st-99th percentiles of the non-zero voxels. Drawn with matplotlib's Agg canvas (no display,
-    no global backend change) and written atomically.
+    """Write the picture of :func:`render_report_png` to ``path``, atomically.
 
     Args:
         image: scan ``(X, Y, Z)``, slice axis last.
@@ -71,9 +64,46 @@ def write_report_png(
         The written path.
 
     Raises:
-        ValueError: for arrays that are not 3D or of different shapes, NaN/Inf, a bad affine or spacing, a
-            ``max_slices`` below 1 or a path not ending in ``.png``.
+        ValueError: as :func:`render_report_png`, or for a path not ending in ``.png``.
         OutputError: when the file cannot be written.
+    """
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        raise ValueError(f"path: expected a file name ending in .png, got {str(target)!r}")
+    picture = render_report_png(image, mask, affine_or_spacing, title=title, max_slices=max_slices)
+    return write_bytes_atomic(target, picture)
+
+
+def render_report_png(
+    image: Any,
+    mask: Any,
+    affine_or_spacing: Any,
+    *,
+    title: str | None = None,
+    max_slices: int = 12,
+) -> bytes:
+    """Draw an axial mosaic of ``image`` with the detections of ``mask`` outlined and ringed in red, as a PNG.
+
+    The slices shown are, for each detection (26-connected component), the axial slice where it is largest;
+    if there are more than ``max_slices`` such slices, ``max_slices`` of them evenly spread; with no detection,
+    ``max_slices`` evenly spaced slices. Slices are drawn in voxel order, first axis to the right and second axis
+    up (a neurological view for RAS-stored scans), with the in-plane aspect of the voxel size. Intensities are
+    windowed to the 1st-99th percentiles of the non-zero voxels. Drawn with matplotlib's Agg canvas (no display,
+    no global backend change).
+
+    Args:
+        image: scan ``(X, Y, Z)``, slice axis last.
+        mask: detections ``(X, Y, Z)`` (booleans or 0/1).
+        affine_or_spacing: the 4x4 voxel-to-world affine, or the voxel size in mm ``(sx, sy, sz)``.
+        title: figure title (default: the number of detections).
+        max_slices: most slices shown, >= 1.
+
+    Returns:
+        The PNG file's bytes.
+
+    Raises:
+        ValueError: for arrays that are not 3D or of different shapes, NaN/Inf, a bad affine or spacing, or a
+            ``max_slices`` below 1.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -83,9 +113,6 @@ def write_report_png(
     sx, sy, _ = _voxel_size(affine_or_spacing)
     if isinstance(max_slices, bool) or not isinstance(max_slices, int) or max_slices < 1:
         raise ValueError(f"max_slices: expected an integer >= 1, got {max_slices!r}")
-    target = Path(path)
-    if target.suffix.lower() != ".png":
-        raise ValueError(f"path: expected a file name ending in .png, got {str(target)!r}")
 
     slices = _choose_slices(detections, max_slices)
     n_detections = int(ndimage.label(detections, structure=_STRUCTURE_26)[1])
@@ -117,4 +144,4 @@ def write_report_png(
     figure.suptitle(title if title is not None else f"{n_detections} detection(s)", color="white", fontsize=11)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, facecolor="black")
-    return write_bytes_atomic(target, buffer.getvalue())
+    return buffer.getvalue()

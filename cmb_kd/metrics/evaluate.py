@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 _JSON_NAME = "metrics.json"
 _CSV_NAME = "metrics_per_subject.csv"
 _AFFINE_TOLERANCE_MM = 1e-3
+_SHOWN_VALUES = 8
 _READ_ERRORS = (nib.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error)
 
 
@@ -48,6 +49,23 @@ def _load_mask(image: nib.spatialimages.SpatialImage, path: Path) -> np.ndarray:
     except _READ_ERRORS as err:
         raise ValueError(f"cannot read the voxels of {str(path)!r}: {err}") from err
     return data.reshape(data.shape[:3])
+
+
+def _non_binary_warning(mask: np.ndarray, path: Path) -> str | None:
+    """One line naming ``path`` and its values other than 0 and 1 (e.g. VALDO-style rater grades), or None."""
+    if mask.dtype == np.bool_:
+        return None
+    other = mask[(mask != 0) & (mask != 1)]
+    if other.size == 0:
+        return None
+    values = np.unique(other)
+    shown = ", ".join(f"{float(v):g}" for v in values[:_SHOWN_VALUES])
+    if values.size > _SHOWN_VALUES:
+        shown += ", ..."
+    return (
+        f"{path}: reference mask holds {values.size} value(s) other than 0 and 1 ({shown}), e.g. rater certainty "
+        "grades: binarised, every voxel above 0.5 counted as lesion"
+    )
 
 
 def _grid_problem(
@@ -111,8 +129,12 @@ def evaluate_folders(
     one row of :func:`cmb_kd.metrics.compute_lesion_counts` (spacing for ``max_distance_mm`` from the affine);
     the rows are pooled by :func:`cmb_kd.metrics.summarize_lesion_counts`.
 
-    ``output_dir`` receives ``metrics.json`` (pooled metrics, settings, subjects without prediction, rows; nan is
-    written as null) and ``metrics_per_subject.csv`` (columns ``SUBJECT_COLUMNS``, nan written as ``nan``), each
+    A reference mask holding values other than 0 and 1 (e.g. VALDO-style rater certainty grades 1-3) is binarised
+    like any other (values above 0.5 are lesion), with a logged warning naming the file and the values found, also
+    kept in ``warnings``.
+
+    ``output_dir`` receives ``metrics.json`` (pooled metrics, settings, subjects without prediction, warnings, rows;
+    nan is written as null) and ``metrics_per_subject.csv`` (columns ``SUBJECT_COLUMNS``, nan written as ``nan``), each
     written to a temporary name and renamed into place. Input files are only read.
 
     Args:
@@ -160,13 +182,19 @@ def evaluate_folders(
         )
 
     subjects = []
+    warnings = []
     for (pred, ref), (pred_image, ref_image) in tqdm(
         list(zip(pairs, images)), desc="evaluate", unit="subject", disable=not progress
     ):
         spacing = tuple(float(s) for s in nib.affines.voxel_sizes(pred_image.affine))
+        reference = _load_mask(ref_image, ref)
+        warning = _non_binary_warning(reference, ref)
+        if warning is not None:
+            logger.warning("%s", warning)
+            warnings.append(warning)
         counts = compute_lesion_counts(
             _load_mask(pred_image, pred),
-            _load_mask(ref_image, ref),
+            reference,
             spacing=spacing,
             max_distance_mm=max_distance_mm,
             connectivity=connectivity,
@@ -199,7 +227,9 @@ def evaluate_folders(
         "matching": "overlap" if max_distance_mm is None else "overlap or centroid distance",
         "binarisation": "> 0.5",
     }
-    result = EvaluationResult(subjects=tuple(subjects), settings=settings, missing_subjects=missing)
+    result = EvaluationResult(
+        subjects=tuple(subjects), settings=settings, missing_subjects=missing, warnings=tuple(warnings)
+    )
 
     out_root.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out_root / _JSON_NAME, out_root / _CSV_NAME

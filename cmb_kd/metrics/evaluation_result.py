@@ -26,6 +26,8 @@ class EvaluationResult:
         subjects: one :class:`SubjectEvaluation` per prediction, sorted by prediction name.
         settings: the matching settings and folders (written to ``metrics.json``).
         missing_subjects: subjects with a reference label but no prediction at all (not part of the metrics).
+        warnings: one line per doubt about the inputs (e.g. a reference mask holding values other than 0 and 1),
+            also logged; written to ``metrics.json``.
         json_path: where ``metrics.json`` was written, or None.
         csv_path: where ``metrics_per_subject.csv`` was written, or None.
     """
@@ -33,6 +35,7 @@ class EvaluationResult:
     subjects: tuple[SubjectEvaluation, ...]
     settings: dict[str, Any] = field(default_factory=dict)
     missing_subjects: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     json_path: Path | None = None
     csv_path: Path | None = None
 
@@ -52,7 +55,7 @@ class EvaluationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the content of ``metrics.json``: pooled ``metrics`` (nan written as null), ``settings``,
-        ``missing_subjects`` and the per-subject rows."""
+        ``missing_subjects``, ``warnings`` and the per-subject rows."""
         metrics = {key: _json_number(value) for key, value in self.metrics.items()}
         for key in ("n_subjects", "n_ref", "n_pred", "tp", "fp", "fn", "duplicates"):
             metrics[key] = int(self.metrics[key])
@@ -64,5 +67,6 @@ class EvaluationResult:
             "metrics": metrics,
             "settings": dict(self.settings),
             "missing_subjects": list(self.missing_subjects),
+            "warnings": list(self.warnings),
             "subjects": subjects,
         }

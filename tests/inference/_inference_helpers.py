@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 
 ANISOTROPIC_AFFINE = np.array(
@@ -13,3 +16,30 @@ ANISOTROPIC_AFFINE = np.array(
     ]
 )
 """A thick-slice grid: 0.5 x 0.5 x 3 mm voxels, x flipped, with an offset."""
+
+_HOLD_LOCK = """
+import fcntl, os, sys
+descriptor = os.open(os.path.join(sys.argv[1], sys.argv[2]), os.O_RDWR | os.O_CREAT, 0o666)
+fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def hold_lock(folder, name: str = ".cmb_kd_infer.lock") -> subprocess.Popen:
+    """Start a process that holds the lock of ``folder`` (``flock`` on ``folder/name``, as ``OutputFolderLock``
+    takes it) until its stdin is closed; returns once the lock is held (no sleep)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(folder), name], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    line = holder.stdout.readline()
+    if line != b"locked\n":
+        holder.kill()
+        raise RuntimeError(f"the lock holder did not take the lock of {folder} (it wrote {line!r})")
+    return holder
+
+
+def release(holder: subprocess.Popen) -> None:
+    """End a :func:`hold_lock` process (its lock is released as it exits)."""
+    holder.stdin.close()
+    holder.wait(timeout=30)

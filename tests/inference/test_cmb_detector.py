@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import nibabel as nib
@@ -159,6 +160,41 @@ def test_bad_inputs(tmp_path) -> None:
         detector(tmp_path / "missing.nii.gz")
     with pytest.raises(ValueError, match="affine: expected None with a file path"):
         detector(tmp_path / "missing.nii.gz", affine)
+
+
+def test_masks_labels_and_non_positive_scans_are_refused(tmp_path, write_nifti) -> None:
+    image, affine, brain = _scan()
+    detector = _detector()
+    with pytest.raises(ValueError, match=r"^image: only 2 distinct voxel value\(s\) \(0, 1\): a mask") as info:
+        detector(brain, affine)
+    assert not isinstance(info.value, InputError)  # an array has no file to name
+    with pytest.raises(ValueError, match=r"^image: only 4 distinct voxel value"):
+        detector.prepare(brain * np.arange(4, dtype=np.uint8)[np.arange(brain.shape[0]) % 4, None, None], affine)
+    with pytest.raises(ValueError, match="^image: no positive intensity"):
+        detector(-image, affine, brain_mask=brain)
+    path = write_nifti(tmp_path / "sub-001_T2S.nii.gz", brain.astype(np.float32), affine)
+    with pytest.raises(InputError, match="only 2 distinct voxel value") as info:
+        detector(path)
+    assert info.value.path == path and str(info.value).startswith(f"{path}: ")
+
+
+def test_doubtful_scans_are_warned_and_the_warnings_travel_with_the_result(caplog) -> None:
+    image, affine, brain = _scan()
+    detector = _detector()
+    with caplog.at_level(logging.WARNING, logger="cmb_kd.inference.detector"):
+        assert detector(image, affine, brain_mask=brain).warnings == ()
+    assert not caplog.records
+    thick = affine.copy()
+    thick[2, 2] = 10.0
+    with caplog.at_level(logging.WARNING, logger="cmb_kd.inference.detector"):
+        prepared = detector.prepare(image, thick, brain_mask=brain)
+        result = detector.segment(prepared)
+    assert prepared.warnings == result.warnings and len(result.warnings) == 1
+    assert result.warnings[0].startswith("slices of 10 mm are thicker than the 8 mm the model was trained on")
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert caplog.records[0].getMessage() == f"image of shape {image.shape}: {result.warnings[0]}"
+    inverted = detector(image.max() - image, affine, brain_mask=brain)
+    assert [w for w in inverted.warnings if "contrast looks inverted" in w]
 
 
 class _AllLow(torch.nn.Module):

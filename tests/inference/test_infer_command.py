@@ -5,15 +5,21 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import logging
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
+from _inference_helpers import hold_lock, release
 
 from cmb_kd.cli import main
-from cmb_kd.inference import LESION_COLUMNS, SUMMARY_COLUMNS, CMBDetector, default_bundle_dir
+from cmb_kd.inference import LESION_COLUMNS, LOCK_NAME, SUMMARY_COLUMNS, CMBDetector, default_bundle_dir
 from cmb_kd.synth import SynthConfig, simulate_subject
 
 
@@ -68,8 +74,19 @@ def _fingerprints(paths) -> dict[Path, tuple[bytes, int]]:
     return {p: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in paths if p.exists()}
 
 
+def _failure_lines(caplog) -> list[str]:
+    """The failed inputs logged by the batch run, at level WARNING or above (what shows without -v)."""
+    name = "cmb_kd.inference.batch_inference"
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == name]
+
+
+def _summary_rows(folder: Path) -> dict[str, dict[str, str]]:
+    with open(folder / "cmb_summary.csv", newline="") as handle:
+        return {row["name"]: row for row in csv.DictReader(handle)}
+
+
 @pytest.mark.slow
-def test_infer_writes_outputs_and_reports_every_bad_input(tmp_path, fast_bundle, subject_scan, capsys) -> None:
+def test_infer_writes_outputs_and_reports_every_bad_input(tmp_path, fast_bundle, subject_scan, capsys, caplog) -> None:
     bad = _bad_inputs(tmp_path / "bad", subject_scan)
     inputs = [subject_scan, *bad.values()]
     before = _fingerprints(inputs)
@@ -80,12 +97,13 @@ def test_infer_writes_outputs_and_reports_every_bad_input(tmp_path, fast_bundle,
     captured = capsys.readouterr()
     assert code != 0
 
-    # one line per failed input, naming the file
-    lines = [line for line in captured.err.splitlines() if line.startswith("cmb-kd infer: error:")]
-    assert len(lines) == len(bad)
+    # one warning line per failed input, naming the file, then one last line with their number and the summary
+    lines = _failure_lines(caplog)
+    assert len(lines) == len(bad) and all("\n" not in line for line in lines)
     for path in bad.values():
         assert sum(str(path) in line for line in lines) == 1, path.name
-    assert str(subject_scan) not in captured.err
+    last = f"cmb-kd infer: error: {len(bad)} of {len(inputs)} input(s) failed; see {out / 'cmb_summary.csv'}"
+    assert captured.err.strip().splitlines() == [last]
 
     # the good input is processed and written on its exact grid
     source = nib.load(subject_scan)
@@ -106,7 +124,7 @@ def test_infer_writes_outputs_and_reports_every_bad_input(tmp_path, fast_bundle,
     assert summary["sub-003_T2S_lr-x4"]["status"] == "ok"
     assert int(summary["sub-003_T2S_lr-x4"]["count"]) == len(rows)
     assert sum(row["status"] == "failed" for row in summary.values()) == len(bad)
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [LOCK_NAME]  # no temporary file left
 
     # inputs are never modified
     assert _fingerprints(inputs) == before
@@ -123,7 +141,7 @@ def test_python_api_matches_the_written_mask(fast_bundle, subject_scan) -> None:
 
 
 @pytest.mark.slow
-def test_phase_beside_the_scan_goes_to_the_clean_up(tmp_path, fast_bundle, subject_scan, capsys) -> None:
+def test_phase_beside_the_scan_goes_to_the_clean_up(tmp_path, fast_bundle, subject_scan, caplog) -> None:
     scan = tmp_path / subject_scan.name
     scan.write_bytes(subject_scan.read_bytes())
     source = nib.load(scan)
@@ -133,14 +151,82 @@ def test_phase_beside_the_scan_goes_to_the_clean_up(tmp_path, fast_bundle, subje
     argv = ["infer", str(scan), "--bundle", str(fast_bundle), "--allow-untrained", "--quiet"]
     with pytest.warns(UserWarning, match="UNTRAINED"):
         assert main([*argv, "--output", str(tmp_path / "with")]) == 1
-    err = capsys.readouterr().err
-    assert f"{phase}: phase image of shape (8, 8, 8) is not on the grid of {scan.name}" in err
+    message = f"{phase}: phase image of shape (8, 8, 8) is not on the grid of {scan.name}"
+    assert any(message in line for line in _failure_lines(caplog))
     with pytest.warns(UserWarning, match="UNTRAINED"):
         assert main([*argv, "--output", str(tmp_path / "without"), "--no-phase"]) == 0
-    capsys.readouterr()
     nib.save(nib.Nifti1Image(rng.normal(0, 0.1, source.shape).astype(np.float32), source.affine), phase)
     with pytest.warns(UserWarning, match="UNTRAINED"):
         assert main([*argv, "--output", str(tmp_path / "on_grid"), "--paramagnetic-phase", "positive"]) == 0
+
+
+def _scans_not_what_they_claim(folder: Path, subject_scan: Path) -> dict[str, Path]:
+    """A good scan and images made from it that are not (plausible) T2*/SWI magnitude scans, as NIfTI files."""
+    source = nib.load(subject_scan)
+    magnitude = np.asarray(source.dataobj, dtype=np.float32)
+    four_mm = source.affine.copy()
+    four_mm[:3, 2] *= 0.5  # the same voxels as 2 x 2 x 4 mm: within the validated thickness
+    ten_mm = source.affine.copy()
+    ten_mm[:3, 2] *= 1.25
+    grades = np.digitize(magnitude, np.percentile(magnitude, [50, 80, 95])).astype(np.uint8)  # values 0..3
+    images = {
+        "good": (magnitude, four_mm),
+        "mask": ((magnitude > np.percentile(magnitude, 50)).astype(np.uint8), four_mm),
+        "label": (grades, four_mm),
+        "negative": (-magnitude - 1.0, four_mm),
+        "inverted": (magnitude.max() - magnitude, four_mm),
+        "thick": (magnitude, ten_mm),
+    }
+    folder.mkdir()
+    paths = {}
+    for index, (kind, (data, affine)) in enumerate(images.items()):
+        paths[kind] = folder / f"sub-{101 + index}_T2S.nii.gz"
+        nib.save(nib.Nifti1Image(data, affine), paths[kind])
+    return paths
+
+
+@pytest.mark.slow
+def test_infer_refuses_masks_and_labels_and_warns_about_doubtful_scans(
+    tmp_path, fast_bundle, subject_scan, capsys, caplog
+) -> None:
+    scans = _scans_not_what_they_claim(tmp_path / "scans", subject_scan)
+    out = tmp_path / "out"
+    argv = ["infer", *map(str, scans.values()), "--output", str(out), "--bundle", str(fast_bundle)]
+    with pytest.warns(UserWarning, match="UNTRAINED"), caplog.at_level(logging.WARNING):
+        code = main([*argv, "--allow-untrained", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1  # refused inputs are failures; warnings alone do not change the exit status
+
+    with open(out / "cmb_summary.csv") as handle:
+        reader = csv.DictReader(handle)
+        rows = {row["name"]: row for row in reader}
+        assert tuple(reader.fieldnames) == SUMMARY_COLUMNS and SUMMARY_COLUMNS[-2:] == ("message", "warnings")
+    summary = {kind: rows[f"sub-{101 + index}_T2S"] for index, kind in enumerate(scans)}
+    refused = {
+        "mask": r"only 2 distinct voxel value\(s\) \(0, 1\): a mask or a label map, not a scan",
+        "label": r"only 4 distinct voxel value\(s\) \(0, 1, 2, 3\)",
+        "negative": r"no positive intensity",
+    }
+    for kind, problem in refused.items():
+        row = summary[kind]
+        assert row["status"] == "failed" and row["count"] == "" and row["warnings"] == ""
+        assert row["message"].startswith(f"{scans[kind]}: ") and re.search(problem, row["message"]), row["message"]
+        assert row["message"].count("expected") == 1 and "expected a T2*/SWI magnitude scan" in row["message"]
+        assert [r for r in caplog.records if r.levelno >= logging.WARNING and r.getMessage() == row["message"]]
+        assert not (out / f"sub-{101 + list(scans).index(kind)}_T2S_cmb_mask.nii.gz").exists()
+
+    # the good scan is processed without a warning; the doubtful ones are processed and warned
+    assert summary["good"]["status"] == "ok" and summary["good"]["warnings"] == ""
+    for kind in ("good", "inverted", "thick"):
+        assert summary[kind]["status"] == "ok" and summary[kind]["message"] == ""
+        assert (out / f"sub-{101 + list(scans).index(kind)}_T2S_cmb_mask.nii.gz").is_file()
+    assert "contrast looks inverted" in summary["inverted"]["warnings"]
+    assert summary["thick"]["warnings"].startswith("slices of 10 mm are thicker than the 8 mm the model was trained")
+    assert str(scans["good"]) not in err and str(scans["thick"]) not in err
+    warned = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "slices of 10 mm" in r.getMessage()
+    ]
+    assert warned == [f"{scans['thick']}: {summary['thick']['warnings']}"]  # the log line names the file
 
 
 def test_unwritable_output_folder_gives_one_clear_error(tmp_path, fast_bundle, capsys) -> None:
@@ -164,3 +250,103 @@ def test_missing_weights_and_missing_bundle(tmp_path, fast_bundle, capsys) -> No
     assert main(["infer", str(scan), "--output", str(tmp_path / "o"), "--bundle", str(tmp_path / "nowhere")]) == 1
     assert "bundle folder not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def _infer(scans, out: Path, bundle: Path, *extra: str) -> int:
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        return main(
+            ["infer", *map(str, scans), "--output", str(out), "--bundle", str(bundle), "--allow-untrained", *extra]
+        )
+
+
+def test_sequential_runs_into_one_folder_accumulate_in_the_summary(tmp_path, fast_bundle, capsys) -> None:
+    constant = _write(tmp_path / "constant.nii.gz", np.ones((12, 12, 6), dtype=np.float32))
+    out = tmp_path / "out"
+    assert _infer([constant], out, fast_bundle, "--quiet") == 1
+    assert _infer([tmp_path / "missing.nii.gz"], out, fast_bundle, "--quiet") == 1
+    rows = _summary_rows(out)
+    assert list(rows) == ["constant", "missing"]  # the first run's row is kept
+    assert "constant image" in rows["constant"]["message"] and "path not found" in rows["missing"]["message"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"cmb-kd infer: error: 1 of 1 input(s) failed; see {out / 'cmb_summary.csv'}"
+
+
+def test_second_infer_into_a_locked_folder_is_refused(tmp_path, fast_bundle, capsys) -> None:
+    scan = _write(tmp_path / "scan.nii.gz", np.ones((12, 12, 6), dtype=np.float32))
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = hold_lock(out)
+    try:
+        assert _infer([scan], out, fast_bundle, "--quiet") == 1
+    finally:
+        release(holder)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"cmb-kd infer: error: {out}: another cmb-kd infer run is writing")
+    assert [p.name for p in out.iterdir()] == [LOCK_NAME]  # nothing written
+
+
+@pytest.mark.slow
+def test_two_infer_processes_into_one_folder(tmp_path, fast_bundle) -> None:
+    scan = _write(tmp_path / "scan.nii.gz", np.ones((12, 12, 6), dtype=np.float32))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cmb_summary.csv").write_text("name,count,status,message\nearlier,0,ok,\n")
+    command = [sys.executable, "-m", "cmb_kd", "infer", str(scan), "--output", str(out), "--bundle", str(fast_bundle)]
+    command += ["--allow-untrained", "--quiet"]
+    holder = hold_lock(out)  # another run, writing into the folder
+    try:
+        refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        release(holder)
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("cmb-kd infer: error:")]
+    assert refused.returncode == 1 and len(errors) == 1, refused.stderr[-2000:]
+    assert f"{out}: another cmb-kd infer run is writing into this folder" in errors[0]
+    assert "Traceback" not in refused.stderr
+    assert list(_summary_rows(out)) == ["earlier"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(["cmb_summary.csv", LOCK_NAME])  # nothing written
+
+    # once the other run has ended: the scan's error shows without -v, on one line, and the summary keeps both rows
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert sum(f"{scan}: constant image" in line for line in lines) == 1
+    assert lines[-1] == f"cmb-kd infer: error: 1 of 1 input(s) failed; see {out / 'cmb_summary.csv'}"
+    assert list(_summary_rows(out)) == ["earlier", "scan"]
+
+
+def test_weights_that_do_not_fit_the_network_give_one_line(tmp_path, fast_bundle, capsys) -> None:
+    from monai.bundle import ConfigParser
+
+    bundle = tmp_path / "bundle"
+    (bundle / "models").mkdir(parents=True)
+    (bundle / "configs").mkdir()
+    (bundle / "configs" / "inference.json").write_text((fast_bundle / "configs" / "inference.json").read_text())
+    parser = ConfigParser()
+    parser.read_config(str(bundle / "configs" / "inference.json"))
+    state = parser.get_parsed_content("network_def").state_dict()
+    first = next(iter(state))
+    state[first] = torch.zeros(*state[first].shape[:-1], state[first].shape[-1] + 1)  # a shape that does not fit
+    state["extra.weight"] = torch.zeros(1)
+    torch.save(state, bundle / "models" / "model.pt")
+    scan = _write(tmp_path / "scan.nii.gz", np.ones((12, 12, 6), dtype=np.float32))
+    assert main(["infer", str(scan), "--output", str(tmp_path / "out"), "--bundle", str(bundle)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err  # PyTorch's own message spans many lines
+    assert err[0].startswith(f"cmb-kd infer: error: {bundle / 'models' / 'model.pt'}: not a checkpoint of this E2UNet")
+    assert "1 unexpected key(s) ('extra.weight')" in err[0] and f"{first!r} (" in err[0] and "expected" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_bundle_config_that_does_not_build_gives_one_line(tmp_path, fast_bundle, capsys) -> None:
+    config = json.loads((fast_bundle / "configs" / "inference.json").read_text())
+    config["network_def"]["bogus_option"] = 1
+    bundle = tmp_path / "bundle"
+    (bundle / "configs").mkdir(parents=True)
+    (bundle / "configs" / "inference.json").write_text(json.dumps(config))
+    scan = _write(tmp_path / "scan.nii.gz", np.ones((12, 12, 6), dtype=np.float32))
+    argv = ["infer", str(scan), "--output", str(tmp_path / "out"), "--bundle", str(bundle), "--allow-untrained"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert err[0].startswith(f"cmb-kd infer: error: {bundle / 'configs' / 'inference.json'}: cannot build the detector")
+    assert "TypeError" in err[0] and "bogus_option" in err[0]

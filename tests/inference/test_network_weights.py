@@ -49,3 +49,37 @@ def test_foreign_or_corrupt_checkpoint(tmp_path) -> None:
     broken.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="cannot read as a PyTorch checkpoint"):
         load_network_weights(_net(0), broken)
+
+
+def test_weights_that_do_not_fit_give_one_line_with_the_detail_in_the_chain(tmp_path) -> None:
+    path = tmp_path / "wide.pt"
+    torch.manual_seed(0)
+    torch.save(ScreeningFCN(3, 1, 1, channels=(4, 2, 2, 2, 2)).state_dict(), path)  # other channels
+    with pytest.raises(ValueError) as info:
+        load_network_weights(_net(0), path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: not a checkpoint of this ScreeningFCN (")
+    assert (
+        "shape mismatch(es) ('conv1.conv.weight' (4, 1, 3, 3, 3) in the file, (2, 1, 3, 3, 3) in the network" in message
+    )
+    assert "; expected the weights of this ScreeningFCN" in message
+    assert "Error(s) in loading state_dict" in str(info.value.__cause__)  # PyTorch's many lines, kept in the chain
+    assert "\n" in str(info.value.__cause__)
+
+
+class _RunsACommand:
+    """A pickle that would call ``os.system`` when unpickled without ``weights_only``."""
+
+    def __reduce__(self):
+        import os
+
+        return os.system, ("touch pwned",)
+
+
+def test_weights_that_would_run_code_are_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "model.pt"
+    torch.save({"model": _RunsACommand()}, path)
+    with pytest.raises(ValueError, match=r"model\.pt: cannot read as a PyTorch checkpoint"):
+        load_network_weights(_net(0), path)
+    assert not (tmp_path / "pwned").exists()

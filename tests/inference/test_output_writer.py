@@ -1,5 +1,8 @@
 import csv
 import math
+import os
+import re
+import stat
 
 import nibabel as nib
 import numpy as np
@@ -14,9 +17,11 @@ from cmb_kd.inference import (
     Lesion,
     OutputError,
     OutputWriter,
+    _atomic,
     lesion_table,
     load_scan,
 )
+from cmb_kd.inference._atomic import write_bytes_atomic, write_files_atomic
 
 
 def _read_csv(path):
@@ -98,7 +103,12 @@ def test_lesion_csv_and_summary(tmp_path):
     assert summary.name == "cmb_summary.csv"
     rows = _read_csv(summary)
     assert list(rows[0]) == list(SUMMARY_COLUMNS)
-    assert rows[0] == {"name": "sub-001_T2S", "count": "2", "status": "ok", "message": ""}
+    assert {key: rows[0][key] for key in ("name", "count", "status", "message")} == {
+        "name": "sub-001_T2S",
+        "count": "2",
+        "status": "ok",
+        "message": "",
+    }
     assert rows[1]["name"] == "bad" and rows[1]["count"] == "" and rows[1]["status"] == "failed"
     assert rows[1]["message"] == str(error)
     assert not [name for name in _files(tmp_path) if name.startswith(".")]
@@ -152,3 +162,122 @@ def test_lesion_row_has_every_column():
     lesion = Lesion(1, (1.0, 2.0, 3.0), (4.0, 5.0, 6.0), 3, 1.5, 1.4)
     row = lesion.as_row()
     assert list(row) == list(LESION_COLUMNS) and math.isnan(row["max_probability"])
+
+
+def _scan_outputs(tmp_path):
+    mask = np.zeros((8, 9, 6), dtype=np.uint8)
+    mask[2, 3, 1] = 1
+    return mask, lesion_table(mask, ANISOTROPIC_AFFINE)
+
+
+def test_write_scan_writes_the_outputs_together_and_drops_a_stale_picture(tmp_path, scan_image):
+    writer = OutputWriter(tmp_path)
+    mask, lesions = _scan_outputs(tmp_path)
+    written = writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)
+    assert [p.name for p in written] == ["s_cmb_mask.nii.gz", "s_cmb_lesions.csv", "s_cmb_report.png"]
+    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz", "s_cmb_report.png"]
+    writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions)
+    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz"]  # no picture of other detections
+    with pytest.raises(ValueError, match="mask: expected a 3D mask"):
+        writer.write_scan("t.nii.gz", mask[..., 0], ANISOTROPIC_AFFINE, lesions)
+    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz"]
+
+
+@pytest.mark.parametrize("stage", ["rename", "write"])
+def test_failed_table_write_leaves_no_output_of_the_scan(tmp_path, scan_image, monkeypatch, stage):
+    writer = OutputWriter(tmp_path)
+    mask, lesions = _scan_outputs(tmp_path)
+    writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)  # an earlier run
+    writer.write_scan("other.nii.gz", mask, ANISOTROPIC_AFFINE, lesions)
+    if stage == "rename":
+        replace = os.replace
+
+        def failing(source, target):
+            if str(target).endswith("_cmb_lesions.csv"):
+                raise OSError(28, "No space left on device")
+            return replace(source, target)
+
+        monkeypatch.setattr(os, "replace", failing)
+    else:
+        write_temporary = _atomic._write_temporary
+
+        def failing(target, data):
+            if target.name.endswith("_cmb_lesions.csv"):
+                raise OutputError(target, "cannot write the file (No space left on device)", "a writable destination")
+            return write_temporary(target, data)
+
+        monkeypatch.setattr(_atomic, "_write_temporary", failing)
+    with pytest.raises(OutputError, match=r"s_cmb_lesions\.csv: cannot write the file \(No space left on device\)"):
+        writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)
+    # neither the new mask nor the earlier run's outputs of s are left, and no temporary; other scans are kept
+    assert _files(tmp_path) == ["other_cmb_lesions.csv", "other_cmb_mask.nii.gz"]
+
+
+def test_interrupted_set_write_leaves_no_file_of_it(tmp_path, monkeypatch):
+    replace = os.replace
+
+    def interrupt_second(source, target):
+        if str(target).endswith("b.txt"):
+            raise KeyboardInterrupt
+        return replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupt_second)
+    with pytest.raises(KeyboardInterrupt):
+        write_files_atomic({tmp_path / "a.txt": b"a", tmp_path / "b.txt": b"b", tmp_path / "c.txt": b"c"})
+    assert _files(tmp_path) == []
+    with pytest.raises(ValueError, match="files: expected distinct paths"):
+        write_files_atomic({tmp_path / "a.txt": b"a", str(tmp_path / "a.txt"): b"b"})
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_new_files_get_the_mode_of_a_plain_open(tmp_path, scan_image, umask, mode):
+    previous = os.umask(umask)
+    try:
+        with open(tmp_path / "plain.txt", "w") as handle:
+            handle.write("x")
+        writer = OutputWriter(tmp_path / "out")
+        mask, lesions = _scan_outputs(tmp_path)
+        written = writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)
+        written += [writer.write_summary([InferenceOutcome.succeeded("s.nii.gz", 1)])]
+        written += [write_bytes_atomic(tmp_path / "single.bin", b"x")]
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "plain.txt").st_mode) == mode
+    assert {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in written} == {p.name: mode for p in written}
+
+
+def test_summary_keeps_earlier_rows_and_replaces_reprocessed_names(tmp_path):
+    writer = OutputWriter(tmp_path)
+    assert writer.read_summary() == []
+    (tmp_path / "cmb_summary.csv").write_text("name,count,status,message\nold,2,ok,\nagain,1,ok,\n")
+    earlier = writer.read_summary()
+    assert [row["name"] for row in earlier] == ["old", "again"]
+    assert set(earlier[0]) == set(SUMMARY_COLUMNS)  # a column missing from an older file is an empty cell
+    writer.write_summary([InferenceOutcome.failed("again.nii.gz", "again.nii.gz: broken")], earlier=earlier)
+    rows = _read_csv(tmp_path / "cmb_summary.csv")
+    assert [(row["name"], row["status"]) for row in rows] == [("old", "ok"), ("again", "failed")]
+    assert rows[0]["count"] == "2"
+    with pytest.raises(ValueError, match=r"earlier\[0\]: expected a summary row"):
+        writer.write_summary([], earlier=[{"name": "x", "score": "1"}])
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"patient,score\nx,1\n", r"columns \['patient', 'score'\]"),
+        (b"some notes, not a table\n", "columns"),
+        (b"name,count,status,message\na,1,done,\n", "line 2: name 'a', status 'done'"),
+        (b"name,count,status,message\na,1,ok,,extra\n", "line 2: too many cells"),
+        (b"name,count,status,message\na,1\n", "line 2: too few cells"),
+        (b"name,status,name\na,ok,b\n", "columns"),
+        (b"\x89PNG\r\n\x1a\n\xff\xfe", "not UTF-8 text"),
+    ],
+)
+def test_summary_that_is_not_ours_is_refused(tmp_path, content, problem):
+    path = tmp_path / "cmb_summary.csv"
+    path.write_bytes(content)
+    with pytest.raises(OutputError, match="is not a summary of cmb-kd infer") as info:
+        OutputWriter(tmp_path).read_summary()
+    assert str(info.value).startswith(str(path)) and "move the file away" in str(info.value)
+    assert re.search(problem, str(info.value))
+    assert path.read_bytes() == content

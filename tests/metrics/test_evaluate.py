@@ -1,6 +1,7 @@
 import csv
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import nibabel as nib
@@ -78,6 +79,34 @@ def test_flat_folders_default_output_and_distance(tmp_path):
     assert far.counts.tp == 0
     again = evaluate_folders(pred_dir=tmp_path / "pred", ref_dir=tmp_path / "ref")  # outputs are not predictions
     assert len(again.subjects) == 1
+
+
+def test_rater_values_in_a_reference_are_warned_and_counted_as_lesion(tmp_path, caplog):
+    graded = np.zeros(SHAPE)
+    graded[1:3, 1:3, 1] = 3  # VALDO-style certainty grades instead of 1
+    graded[5, 5, 2] = 2
+    save(tmp_path / "ref" / "sub-001" / "sub-001_CMB_lr-x4.nii.gz", graded)
+    save(tmp_path / "ref" / "sub-002" / "sub-002_CMB_lr-x4.nii.gz", graded > 0)
+    for name in ("sub-001", "sub-002"):
+        save(tmp_path / "pred" / f"{name}_T2S_lr-x4_cmb_mask.nii.gz", graded > 0)
+    with caplog.at_level(logging.WARNING, logger="cmb_kd.metrics.evaluate"):
+        result = evaluate_folders(tmp_path / "pred", tmp_path / "ref", tmp_path / "out")
+    graded_file = tmp_path / "ref" / "sub-001" / "sub-001_CMB_lr-x4.nii.gz"
+    (warning,) = result.warnings
+    assert warning.startswith(f"{graded_file}: reference mask holds 2 value(s) other than 0 and 1 (2, 3)")
+    assert "every voxel above 0.5 counted as lesion" in warning
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [warning]
+    assert [(s.counts.tp, s.counts.fn, s.counts.fp) for s in result.subjects] == [(2, 0, 0), (2, 0, 0)]
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["warnings"] == [warning]
+
+
+def test_binary_references_give_no_warning(tmp_path, caplog):
+    pred, ref = cohort(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cmb_kd.metrics.evaluate"):
+        result = evaluate_folders(pred, ref, tmp_path / "out")
+    assert result.warnings == ()
+    assert not [r for r in caplog.records if "other than 0 and 1" in r.getMessage()]
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["warnings"] == []
 
 
 @pytest.mark.parametrize(
