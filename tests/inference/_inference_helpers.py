@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -43,3 +44,15 @@ def release(holder: subprocess.Popen) -> None:
     """End a :func:`hold_lock` process (its lock is released as it exits)."""
     holder.stdin.close()
     holder.wait(timeout=30)
+
+
+def interrupt_rename_to(monkeypatch, suffix: str) -> None:
+    """Make ``os.replace`` raise ``KeyboardInterrupt`` (a Ctrl-C) when it would rename a file onto ``*suffix``."""
+    replace = os.replace
+
+    def interrupted(source, target):
+        if str(target).endswith(suffix):
+            raise KeyboardInterrupt
+        return replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)

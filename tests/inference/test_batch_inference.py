@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from _inference_helpers import hold_lock, release
+from _inference_helpers import hold_lock, interrupt_rename_to, release
 
 from cmb_kd.inference import (
     LOCK_NAME,
@@ -143,14 +143,7 @@ def test_interrupted_while_writing_records_the_scan_as_failed(tmp_path, write_ni
     (a,) = _scans(write_nifti, tmp_path / "in", "a")
     out = tmp_path / "out"
     run_inference(a, out, FakeDetector())
-    replace = os.replace
-
-    def interrupt_on_the_table(source, target):
-        if str(target).endswith("_cmb_lesions.csv"):
-            raise KeyboardInterrupt
-        return replace(source, target)
-
-    monkeypatch.setattr(os, "replace", interrupt_on_the_table)
+    interrupt_rename_to(monkeypatch, "_cmb_lesions.csv")
     with pytest.raises(KeyboardInterrupt):
         run_inference(a, out, FakeDetector())
     # the mask was replaced then removed: the old "ok" row would lie, so the scan is recorded as failed

@@ -7,7 +7,7 @@ import stat
 import nibabel as nib
 import numpy as np
 import pytest
-from _inference_helpers import ANISOTROPIC_AFFINE
+from _inference_helpers import ANISOTROPIC_AFFINE, interrupt_rename_to
 
 from cmb_kd.inference import (
     LESION_COLUMNS,
@@ -214,14 +214,7 @@ def test_failed_table_write_leaves_no_output_of_the_scan(tmp_path, scan_image, m
 
 
 def test_interrupted_set_write_leaves_no_file_of_it(tmp_path, monkeypatch):
-    replace = os.replace
-
-    def interrupt_second(source, target):
-        if str(target).endswith("b.txt"):
-            raise KeyboardInterrupt
-        return replace(source, target)
-
-    monkeypatch.setattr(os, "replace", interrupt_second)
+    interrupt_rename_to(monkeypatch, "b.txt")
     with pytest.raises(KeyboardInterrupt):
         write_files_atomic({tmp_path / "a.txt": b"a", tmp_path / "b.txt": b"b", tmp_path / "c.txt": b"c"})
     assert _files(tmp_path) == []
