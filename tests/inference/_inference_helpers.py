@@ -46,13 +46,15 @@ def release(holder: subprocess.Popen) -> None:
     holder.wait(timeout=30)
 
 
-def interrupt_rename_to(monkeypatch, suffix: str) -> None:
-    """Make ``os.replace`` raise ``KeyboardInterrupt`` (a Ctrl-C) when it would rename a file onto ``*suffix``."""
+def interrupt_rename_to(
+    monkeypatch, suffix: str, error: BaseException | type[BaseException] = KeyboardInterrupt
+) -> None:
+    """Make ``os.replace`` raise ``error`` (default a Ctrl-C) when it would rename a file onto ``*suffix``."""
     replace = os.replace
 
     def interrupted(source, target):
         if str(target).endswith(suffix):
-            raise KeyboardInterrupt
+            raise error
         return replace(source, target)
 
     monkeypatch.setattr(os, "replace", interrupted)

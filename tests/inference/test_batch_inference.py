@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -123,14 +122,7 @@ def test_failed_table_write_fails_the_scan_and_leaves_no_mask(tmp_path, write_ni
     a, b = _scans(write_nifti, tmp_path / "in", "a", "b")
     out = tmp_path / "out"
     run_inference([a, b], out, FakeDetector())  # an earlier run: both scans have outputs
-    replace = os.replace
-
-    def fail_on_a_table(source, target):
-        if str(target).endswith("a_cmb_lesions.csv"):
-            raise OSError(28, "No space left on device")
-        return replace(source, target)
-
-    monkeypatch.setattr(os, "replace", fail_on_a_table)
+    interrupt_rename_to(monkeypatch, "a_cmb_lesions.csv", OSError(28, "No space left on device"))
     run = run_inference([a, b], out, FakeDetector())
     assert [outcome.status for outcome in run.outcomes] == ["failed", "ok"]
     message = run.outcomes[0].message

@@ -190,14 +190,7 @@ def test_failed_table_write_leaves_no_output_of_the_scan(tmp_path, scan_image, m
     writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)  # an earlier run
     writer.write_scan("other.nii.gz", mask, ANISOTROPIC_AFFINE, lesions)
     if stage == "rename":
-        replace = os.replace
-
-        def failing(source, target):
-            if str(target).endswith("_cmb_lesions.csv"):
-                raise OSError(28, "No space left on device")
-            return replace(source, target)
-
-        monkeypatch.setattr(os, "replace", failing)
+        interrupt_rename_to(monkeypatch, "_cmb_lesions.csv", OSError(28, "No space left on device"))
     else:
         write_temporary = _atomic._write_temporary
 
