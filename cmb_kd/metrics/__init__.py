@@ -12,6 +12,7 @@ from cmb_kd.metrics.lesion_counts import LesionCounts
 from cmb_kd.metrics.lesion_detection_handler import LesionDetection
 from cmb_kd.metrics.lesion_detection_metric import LesionDetectionMetric
 from cmb_kd.metrics.lesion_matching import CONNECTIVITIES, compute_lesion_counts
+from cmb_kd.metrics.lesion_size import equivalent_diameters, split_by_diameter
 from cmb_kd.metrics.lesion_summary import SUMMARY_KEYS, summarize_lesion_counts
 from cmb_kd.metrics.metrics_table import format_metrics_table
 from cmb_kd.metrics.pairing import MODALITY_TOKENS, PREDICTION_SUFFIX, nifti_stem, pair_prediction_files
@@ -29,9 +30,11 @@ __all__ = [
     "LesionDetectionMetric",
     "SubjectEvaluation",
     "compute_lesion_counts",
+    "equivalent_diameters",
     "evaluate_folders",
     "format_metrics_table",
     "nifti_stem",
     "pair_prediction_files",
+    "split_by_diameter",
     "summarize_lesion_counts",
 ]
