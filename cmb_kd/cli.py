@@ -120,6 +120,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
             report=args.report,
             progress=not args.quiet,
             phase=not args.no_phase,
+            brain_masks=args.brain_mask,
         )
     except (ValueError, FileNotFoundError, OutputError) as err:
         raise UserError(str(err)) from err
@@ -159,7 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(handler=_cmd_synth)
 
     infer = sub.add_parser("infer", help="detect CMBs in NIfTI scans with the two-stage pipeline of a bundle")
-    infer.add_argument("inputs", nargs="+", metavar="INPUT", help="NIfTI files and/or folders of them")
+    infer.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="NIfTI files and/or folders of them. NaN voxels are background (VALDO's skull-stripped scans); a scan "
+        "with a large exact-zero or NaN background around a brain-sized region is taken as skull-stripped and its "
+        "non-zero region is its brain mask, other scans are skull-stripped (see docs/inference.md)",
+    )
     infer.add_argument("--output", required=True, help="output folder (created when missing)")
     infer.add_argument(
         "--bundle",
@@ -169,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     infer.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks run (cpu)")
     infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png per scan")
+    infer.add_argument(
+        "--brain-mask",
+        default=None,
+        metavar="MASK|DIR|beside",
+        help="use these brain masks instead of finding the brain (non-zero is brain; on the scan's grid): one NIfTI "
+        "file for a single input scan; a folder holding NAME.nii.gz, NAME_brainmask.nii.gz or NAME with one '_' "
+        "token replaced by 'brainmask' for each scan NAME; or 'beside' for NAME_brainmask.nii.gz or the "
+        "replaced name in each scan's own folder (sub-001_brainmask.nii.gz beside sub-001_T2S.nii.gz, as cmb-kd "
+        "synth writes). A scan without its mask fails",
+    )
     infer.add_argument(
         "--no-phase",
         action="store_true",

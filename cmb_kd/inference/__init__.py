@@ -9,7 +9,9 @@ run out of a folder being written.
 
 Before detection, :func:`check_scan_plausibility` refuses images that cannot be a magnitude scan (masks, label maps,
 no positive intensity) and returns warnings about doubtful ones (inverted contrast, signed intensities, slices
-thicker than :data:`MAX_SLICE_MM`).
+thicker than :data:`MAX_SLICE_MM`). :class:`PreMaskedBrain` recognises a scan that is already skull-stripped (a NaN
+or exact-zero background around a brain), whose non-zero region is then its brain mask; :func:`find_brain_mask`
+finds a scan's brain mask by name.
 
 The whole two-stage pipeline is :class:`CMBDetector` (built from a bundle with :meth:`CMBDetector.from_bundle`):
 working grid, brain mask, standardisation (:class:`BrainStandardisation`), stage-1 candidates, stage-2 patch
@@ -25,12 +27,20 @@ from cmb_kd.inference.candidate_segmentation import PADDING_MODES, CandidatePatc
 from cmb_kd.inference.cleanup_rules import CLEANUP_RULES, PARAMAGNETIC_PHASE_SIGNS, CleanupRules
 from cmb_kd.inference.component_decision import ComponentDecision
 from cmb_kd.inference.detection_result import DetectionResult
-from cmb_kd.inference.detector import INFERENCE_CONFIG, STAGES, CMBDetector
+from cmb_kd.inference.detector import BRAIN_SOURCES, INFERENCE_CONFIG, STAGES, CMBDetector
 from cmb_kd.inference.dipole_fit import dipole_fit
 from cmb_kd.inference.exit_on_failure import exit_on_failure
 from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, WARNINGS_SEPARATOR, InferenceOutcome
 from cmb_kd.inference.inference_run import InferenceRun
-from cmb_kd.inference.input_discovery import NON_IMAGE_TOKENS, find_inputs, is_image_name
+from cmb_kd.inference.input_discovery import (
+    BRAIN_MASK_TOKEN,
+    BRAIN_MASKS_BESIDE,
+    NON_IMAGE_TOKENS,
+    brain_mask_stems,
+    find_brain_mask,
+    find_inputs,
+    is_image_name,
+)
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.lesion import LESION_COLUMNS, Lesion
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
@@ -39,6 +49,7 @@ from cmb_kd.inference.network_weights import load_network_weights
 from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
+from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
 from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.report_figure import render_report_png, write_report_png
 from cmb_kd.inference.scan_loading import load_scan
@@ -46,6 +57,9 @@ from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_M
 from cmb_kd.transforms.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
 
 __all__ = [
+    "BRAIN_MASK_TOKEN",
+    "BRAIN_MASKS_BESIDE",
+    "BRAIN_SOURCES",
     "BUNDLE_ENV",
     "BUNDLE_NAME",
     "CLEANUP_RULES",
@@ -58,6 +72,7 @@ __all__ = [
     "CMBDetector",
     "CandidatePatchInferer",
     "DetectionResult",
+    "PreMaskedBrain",
     "PreparedScan",
     "InferenceRun",
     "default_bundle_dir",
@@ -84,7 +99,9 @@ __all__ = [
     "OutputError",
     "OutputFolderLock",
     "OutputWriter",
+    "brain_mask_stems",
     "check_scan_plausibility",
+    "find_brain_mask",
     "find_inputs",
     "is_image_name",
     "lesion_table",

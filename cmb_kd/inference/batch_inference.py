@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.inference_outcome import InferenceOutcome
 from cmb_kd.inference.inference_run import InferenceRun
-from cmb_kd.inference.input_discovery import find_inputs, phase_beside
+from cmb_kd.inference.input_discovery import BRAIN_MASKS_BESIDE, find_brain_mask, find_inputs, phase_beside
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.output_lock import OutputFolderLock
@@ -25,6 +25,9 @@ __all__ = ["run_inference"]
 
 logger = logging.getLogger(__name__)
 
+_GRID_TOLERANCE_MM = 1e-3
+"""Largest difference (mm) between the affine entries of a scan and of its phase or brain mask on the same grid."""
+
 
 def run_inference(
     inputs: str | os.PathLike | Iterable[str | os.PathLike],
@@ -34,6 +37,7 @@ def run_inference(
     report: bool = False,
     progress: bool = False,
     phase: bool = True,
+    brain_masks: str | os.PathLike | None = None,
 ) -> InferenceRun:
     """Run ``detector`` on every scan named by ``inputs`` and write the outputs into ``output_dir``.
 
@@ -56,14 +60,26 @@ def run_inference(
     ``sub-001_T2S.nii.gz``) is given to the detector as ``phase=`` for the clean-up's phase-sign rule, which tells
     paramagnetic CMBs from diamagnetic calcifications; it must be on the scan's grid.
 
+    With ``brain_masks``, each scan's brain mask is read and given to the detector as ``brain_mask=`` (non-zero and
+    not NaN is brain; it must be on the scan's grid): one NIfTI file when the run has a single scan; a folder holding
+    a mask per scan, named like the scan; or ``"beside"`` (:data:`BRAIN_MASKS_BESIDE`; a folder of that name is
+    written ``./beside``) for masks in each scan's own folder (:func:`find_brain_mask`: ``NAME.nii.gz`` in a mask
+    folder, ``NAME_brainmask.nii.gz``, or ``NAME`` with one ``_`` token replaced by ``brainmask``, such as
+    ``sub-001_brainmask.nii.gz`` beside ``sub-001_T2S.nii.gz``). A scan without its mask is a failed row naming the
+    scan and the folder searched; a mask that cannot be loaded or is off the scan's grid is a failed row naming the
+    mask. Without ``brain_masks`` the detector finds the brain itself (pre-masked scans, else skull stripping).
+
     Args:
         inputs: NIfTI files and/or folders.
         output_dir: output folder, created when missing.
-        detector: a :class:`CMBDetector` (any callable ``detector(data, affine, *, phase=None, name=None) ->
-            DetectionResult``; ``name`` is the scan's path, for its messages).
+        detector: a :class:`CMBDetector` (any callable ``detector(data, affine, *, phase=None, brain_mask=None,
+            name=None) -> DetectionResult``; ``name`` is the scan's path, for its messages; ``phase`` and
+            ``brain_mask`` are passed only when there is one).
         report: also write a PNG per scan with the detections outlined.
         progress: show a progress bar.
         phase: use the phase image beside each scan when there is one.
+        brain_masks: None (the detector finds the brain), a brain mask file (one scan), a folder of masks, or
+            ``"beside"``.
 
     Returns:
         The :class:`InferenceRun`; its ``status`` is 1 when any input failed, else 0.
@@ -72,12 +88,21 @@ def run_inference(
         OutputError: before any scan is processed, when ``output_dir`` cannot be created or written, another run
             holds its lock, or its ``cmb_summary.csv`` is not one written by this package (it is never
             overwritten); later, when the summary cannot be written.
-        ValueError: when ``inputs`` is empty.
+        ValueError: when ``inputs`` is empty; before any scan is processed, when ``brain_masks`` is neither an
+            existing NIfTI file or folder nor ``"beside"`` (an :class:`InputError` naming it), or is one file for
+            several scans.
     """
+    masks = _as_brain_masks(brain_masks)
     writer = OutputWriter(output_dir)
     with OutputFolderLock(writer.output_dir):
         earlier = writer.read_summary()
         files, problems = find_inputs(inputs)
+        if isinstance(masks, Path) and masks.is_file() and len(files) > 1:
+            raise InputError(
+                masks,
+                f"one brain mask file given for {len(files)} scans",
+                "a folder of brain masks named like the scans, or 'beside' for masks in the scans' own folders",
+            )
         scans = {writer.name_of(path) for path in files}
         # a problem named like a scan of this run (a duplicate name) leaves that scan's outputs alone
         outcomes = [
@@ -88,7 +113,8 @@ def run_inference(
         for path in tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress):
             before = _file_states(writer, path)
             try:
-                outcome = _process(path, writer, detector, report, phase_beside(path) if phase else None)
+                mask = _brain_mask_of(path, masks)
+                outcome = _process(path, writer, detector, report, phase_beside(path) if phase else None, mask)
             except (InputError, OutputError) as err:
                 outcome = _failed(writer, path, err)
             except ValueError as err:
@@ -103,6 +129,53 @@ def run_inference(
             outcomes.append(outcome)
             writer.write_summary(outcomes, earlier=earlier)
     return InferenceRun(outcomes=outcomes, summary_path=writer.summary_path)
+
+
+def _as_brain_masks(brain_masks: str | os.PathLike | None) -> Path | str | None:
+    """``brain_masks`` checked at the door: None, :data:`BRAIN_MASKS_BESIDE`, or an absolute file or folder."""
+    if brain_masks is None or (isinstance(brain_masks, str) and brain_masks == BRAIN_MASKS_BESIDE):
+        return brain_masks
+    if not isinstance(brain_masks, (str, os.PathLike)):
+        raise ValueError(
+            f"brain_masks: expected a NIfTI file, a folder of brain masks or {BRAIN_MASKS_BESIDE!r}, got "
+            f"{type(brain_masks).__name__}"
+        )
+    path = Path(os.path.abspath(os.fspath(brain_masks)))
+    expected = f"a NIfTI brain mask, a folder of them, or {BRAIN_MASKS_BESIDE!r} for masks beside the scans"
+    if not path.exists():
+        raise InputError(path, "brain mask path not found", expected)
+    if not path.is_dir() and nifti_stem(path) is None:
+        raise InputError(path, f"not a NIfTI file (suffix {''.join(path.suffixes) or 'none'!r})", expected)
+    return path
+
+
+def _brain_mask_of(path: Path, masks: Path | str | None) -> Path | None:
+    """The brain mask file of scan ``path`` under the checked ``masks`` (None: no mask asked for)."""
+    if masks is None:
+        return None
+    if masks == BRAIN_MASKS_BESIDE:
+        return find_brain_mask(path)
+    return find_brain_mask(path, masks) if masks.is_dir() else masks
+
+
+def _on_grid(
+    file: Path,
+    what: str,
+    noun: str,
+    data: np.ndarray,
+    affine: np.ndarray,
+    path: Path,
+    scan: np.ndarray,
+    scan_affine: np.ndarray,
+) -> None:
+    """Raise :class:`InputError` naming ``file`` when its image (a phase or a mask) is not on the scan's grid."""
+    if data.shape != scan.shape:
+        problem = f"{what} of shape {data.shape} is not on the grid of {path.name} (shape {scan.shape})"
+    elif not np.allclose(affine, scan_affine, atol=_GRID_TOLERANCE_MM):
+        problem = f"{what} of shape {data.shape} is not on the grid of {path.name}: another affine"
+    else:
+        return
+    raise InputError(file, problem, f"the {noun} on the scan's grid: same shape and affine")
 
 
 def _failed(writer: OutputWriter, path: Path, error: Exception | str, *, remove: bool = True) -> InferenceOutcome:
@@ -154,21 +227,28 @@ def _record_interruption(
 
 
 def _process(
-    path: Path, writer: OutputWriter, detector: Callable[..., DetectionResult], report: bool, phase: Path | None
+    path: Path,
+    writer: OutputWriter,
+    detector: Callable[..., DetectionResult],
+    report: bool,
+    phase: Path | None,
+    brain_mask: Path | None = None,
 ) -> InferenceOutcome:
     data, affine, header = load_scan(path)
-    if phase is None:
-        result = detector(data, affine, name=path)
-    else:
+    extra: dict[str, np.ndarray] = {}
+    if phase is not None:
         phase_data, phase_affine, _ = load_scan(phase)
-        if phase_data.shape != data.shape or not np.allclose(phase_affine, affine, atol=1e-3):
-            raise InputError(
-                phase,
-                f"phase image of shape {phase_data.shape} is not on the grid of {path.name} (shape {data.shape})",
-                "the phase on the scan's grid: same shape and affine",
-            )
+        _on_grid(phase, "phase image", "phase", phase_data, phase_affine, path, data, affine)
         logger.debug("%s: phase from %s", path.name, phase.name)
-        result = detector(data, affine, phase=phase_data, name=path)
+        extra["phase"] = phase_data
+    if brain_mask is not None:
+        mask_data, mask_affine, _ = load_scan(brain_mask)
+        _on_grid(brain_mask, "brain mask", "brain mask", mask_data, mask_affine, path, data, affine)
+        logger.debug("%s: brain mask from %s", path.name, brain_mask)
+        extra["brain_mask"] = np.isfinite(mask_data) & (mask_data != 0)  # a NaN background is no brain
+    result = detector(data, affine, name=path, **extra)
+    if report and not np.isfinite(data).all():
+        data = np.where(np.isfinite(data), data, np.float32(0))  # the picture shows a NaN background as 0
     writer.write_scan(
         path,
         result.mask,

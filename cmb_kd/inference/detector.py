@@ -24,13 +24,14 @@ from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
+from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
 from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.scan_loading import load_scan
 from cmb_kd.inference.scan_plausibility import check_scan_plausibility
 from cmb_kd.transforms import ResampleToInputGrid, ResampleToWorkingGrid, SkullStrip
 from cmb_kd.transforms.brain_standardisation import BrainStandardisation
 
-__all__ = ["INFERENCE_CONFIG", "STAGES", "CMBDetector"]
+__all__ = ["BRAIN_SOURCES", "INFERENCE_CONFIG", "STAGES", "CMBDetector"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ STAGES: tuple[str, ...] = (
     "cleanup",
 )
 """Names of the timed stages of :class:`CMBDetector`, in order (keys of :attr:`DetectionResult.timings`)."""
+
+BRAIN_SOURCES: tuple[str, ...] = ("given", "pre-masked", "skull-strip")
+"""Where the brain mask of a scan came from (:attr:`PreparedScan.brain_source`): a given mask, the non-zero region
+of a pre-masked scan (:class:`PreMaskedBrain`), or ``skull_strip``."""
 
 
 def _as_threshold(threshold: object) -> float:
@@ -102,10 +107,14 @@ class CMBDetector:
     1. load the scan (a NIfTI path via :func:`load_scan`, or an array with its affine) and check that it can be a
        magnitude scan (:func:`check_scan_plausibility`: masks, label maps and images without a positive intensity
        are refused; inverted contrast, signed intensities and too thick slices give warnings, logged and kept in
-       :attr:`DetectionResult.warnings`);
+       :attr:`DetectionResult.warnings`). NaN voxels (the background of VALDO's skull-stripped scans) are set to
+       0, the value of a zero background, and are never brain; the output is 0 there;
     2. resample it to the working grid (``working_grid``: RAS, cubic, 1 mm by default);
-    3. brain mask: ``skull_strip`` on the working grid, or a given mask (input grid, resampled by nearest);
-       everything after this runs on the brain's bounding box plus half a patch of margin;
+    3. brain mask, in this order (logged at INFO level, kept in :attr:`PreparedScan.brain_source`): a given mask
+       (input grid, resampled by nearest); else, for a scan that is already skull-stripped (``pre_masked``,
+       :class:`PreMaskedBrain`: a large exact-zero or NaN background around a brain-sized region without a skull
+       under its surface), its non-zero region, likewise; else ``skull_strip`` on the working grid.
+       Everything after this runs on the brain's bounding box plus half a patch of margin;
     4. standardise intensities with brain statistics (``standardisation``);
     5. stage 1: when a ``screening_network`` is given, its score map (sigmoid) over the volume through
        ``screening_inferer`` (MONAI sliding window), fused by ``candidate_detector`` with FRST and dark spots as
@@ -126,7 +135,10 @@ class CMBDetector:
         network: stage-2 segmentation network ``(B, 1, H, W, D) -> (B, 1, H, W, D)`` logits (E²U-Net).
         screening_network: optional stage-1 screening FCN ``(B, 1, ...) -> (B, 1, ...)`` logits of any size.
         working_grid: resampler to the working grid (default ``ResampleToWorkingGrid(1.0)``).
-        skull_strip: brain extraction used when no brain mask is given (default ``SkullStrip()``).
+        skull_strip: brain extraction used when no brain mask is given and the scan is not pre-masked (default
+            ``SkullStrip()``).
+        pre_masked: the test for a scan that is already skull-stripped, whose non-zero region is then its brain
+            mask (default :class:`PreMaskedBrain` ``()``).
         standardisation: intensity standardisation (default :class:`BrainStandardisation` ``("robust")``).
         candidate_detector: stage-1 candidates (default ``CandidateDetector()``).
         inferer: stage-2 patch inferer (default :class:`CandidatePatchInferer` ``()``).
@@ -157,6 +169,7 @@ class CMBDetector:
         screening_network: torch.nn.Module | None = None,
         working_grid: ResampleToWorkingGrid | None = None,
         skull_strip: SkullStrip | None = None,
+        pre_masked: PreMaskedBrain | None = None,
         standardisation: BrainStandardisation | None = None,
         candidate_detector: CandidateDetector | None = None,
         inferer: Inferer | None = None,
@@ -178,6 +191,7 @@ class CMBDetector:
         self.screening_network = None if screening_network is None else screening_network.to(self.device).eval()
         self.working_grid = ResampleToWorkingGrid(1.0) if working_grid is None else working_grid
         self.skull_strip = SkullStrip() if skull_strip is None else skull_strip
+        self.pre_masked = PreMaskedBrain() if pre_masked is None else pre_masked
         self.standardisation = BrainStandardisation() if standardisation is None else standardisation
         self.candidate_detector = CandidateDetector() if candidate_detector is None else candidate_detector
         self.inferer = CandidatePatchInferer() if inferer is None else inferer
@@ -270,8 +284,10 @@ class CMBDetector:
             image: a NIfTI path, or the scan ``(X, Y, Z)`` / ``(1, X, Y, Z)`` as an array or (Meta)tensor.
             affine: 4x4 voxel-to-world affine (RAS, mm) of an array; a MetaTensor carries its own; not allowed
                 with a path (the file's is used).
-            brain_mask: optional brain mask on the input grid (path or array); skull stripping is skipped.
-            phase: optional high-pass phase on the input grid (path or array), for the clean-up's phase rule.
+            brain_mask: optional brain mask on the input grid (path or array; non-zero is brain, NaN is not); it
+                wins over the pre-masked test, and skull stripping is skipped.
+            phase: optional high-pass phase on the input grid (path or array; NaN voxels count as 0), for the
+                clean-up's phase rule.
             name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
                 it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
 
@@ -279,8 +295,9 @@ class CMBDetector:
             The :class:`DetectionResult` on the input grid.
 
         Raises:
-            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt) or that
-                holds no magnitude scan (a mask, a label map, no positive intensity: :func:`check_scan_plausibility`).
+            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, Inf, all NaN, constant,
+                corrupt) or that holds no magnitude scan (a mask, a label map, no positive intensity:
+                :func:`check_scan_plausibility`).
             ValueError: for an array without affine, a path with one, arrays of bad shape or values (including an
                 array that is no magnitude scan, the message starting ``image:``), or a scan in which no brain is
                 found.
@@ -306,8 +323,10 @@ class CMBDetector:
             image: a NIfTI path, or the scan ``(X, Y, Z)`` / ``(1, X, Y, Z)`` as an array or (Meta)tensor.
             affine: 4x4 voxel-to-world affine (RAS, mm) of an array; a MetaTensor carries its own; not allowed
                 with a path (the file's is used).
-            brain_mask: optional brain mask on the input grid (path or array); skull stripping is skipped.
-            phase: optional high-pass phase on the input grid (path or array), for the clean-up's phase rule.
+            brain_mask: optional brain mask on the input grid (path or array; non-zero is brain, NaN is not); it
+                wins over the pre-masked test, and skull stripping is skipped.
+            phase: optional high-pass phase on the input grid (path or array; NaN voxels count as 0), for the
+                clean-up's phase rule.
             name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
                 it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
 
@@ -315,8 +334,9 @@ class CMBDetector:
             The :class:`PreparedScan`.
 
         Raises:
-            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, NaN, constant, corrupt) or that
-                holds no magnitude scan (a mask, a label map, no positive intensity: :func:`check_scan_plausibility`).
+            InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, Inf, all NaN, constant,
+                corrupt) or that holds no magnitude scan (a mask, a label map, no positive intensity:
+                :func:`check_scan_plausibility`).
             ValueError: for an array without affine, a path with one, arrays of bad shape or values (including an
                 array that is no magnitude scan, the message starting ``image:``), or a scan in which no brain is
                 found.
@@ -326,8 +346,31 @@ class CMBDetector:
             data, in_affine = self._load_image(image, affine)
             warnings = self._plausibility(image if name is None else name, data, in_affine)
             shape = data.shape
+            finite = np.isfinite(data)
+            finite_input = None if finite.all() else finite
+            if finite_input is not None:
+                data = np.where(finite_input, data, np.float32(0))  # the NaN background: no network sees a NaN
             given_brain = None if brain_mask is None else self._load_aux(brain_mask, "brain_mask", shape, mask=True)
             phase_map = None if phase is None else self._load_aux(phase, "phase", shape, mask=False)
+        with timer("brain_mask"):
+            source = self._source_name(image if name is None else name, data)
+            if given_brain is not None:
+                brain_source = "given"
+                logger.info("%s: brain mask given, no skull stripping", source)
+            else:  # from here on given_brain is also the non-zero region of a pre-masked scan
+                given_brain, reason = self.pre_masked(data, in_affine)
+                if given_brain is not None:
+                    brain_source = "pre-masked"
+                    logger.info(
+                        "%s: pre-masked scan: its non-zero region is the brain mask, no skull stripping (%s)",
+                        source,
+                        reason,
+                    )
+                else:
+                    brain_source = "skull-strip"
+                    logger.info("%s: brain mask by skull stripping, not pre-masked: %s", source, reason)
+            if given_brain is not None and finite_input is not None:
+                given_brain = given_brain & finite_input  # a voxel without a value is never brain
         with timer("working_grid"):
             in_affine_t = torch.as_tensor(in_affine, dtype=torch.float64)
             work = self.working_grid(MetaTensor(torch.from_numpy(data)[None], affine=in_affine_t.clone()))
@@ -363,6 +406,8 @@ class CMBDetector:
         with timer("input_grid"):
             if given_brain is None:
                 brain_in = self._to_input_grid(brain_work, "nearest", in_affine, shape, work_affine)
+                if finite_input is not None:
+                    brain_in = brain_in & finite_input
             else:
                 brain_in = given_brain
         offset = tuple(s.start for s in box)
@@ -382,6 +427,8 @@ class CMBDetector:
             candidates=candidates,
             timings=dict(timer.seconds),
             warnings=warnings,
+            brain_source=brain_source,
+            finite_input=finite_input,
         )
 
     def segment(self, prepared: PreparedScan, network: torch.nn.Module | None = None) -> DetectionResult:
@@ -421,6 +468,8 @@ class CMBDetector:
             probability = self._to_input_grid(
                 probability_work, "max", prepared.input_affine, prepared.input_shape, prepared.working_affine
             ).astype(np.float32, copy=False)
+            if prepared.finite_input is not None:
+                probability = np.where(prepared.finite_input, probability, np.float32(0))
         with timer("cleanup"):
             mask = self.detections(prepared, probability)
             lesions = lesion_table(mask, prepared.input_affine, probability=probability)
@@ -465,6 +514,8 @@ class CMBDetector:
                 f"probability: expected the input's shape {tuple(prepared.input_shape)}, got {tuple(probability.shape)}"
             )
         detections = probability >= threshold
+        if prepared.finite_input is not None:
+            detections &= prepared.finite_input  # no detection where the input has no value (NaN)
         if self.cleanup:
             detections, _ = self.postprocessing(
                 detections,
@@ -542,11 +593,24 @@ class CMBDetector:
         if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
             raise ValueError(f"image: expected real voxel values, got dtype {data.dtype}")
         data = np.ascontiguousarray(data, dtype=np.float32)
-        if not np.isfinite(data).all():
-            raise ValueError(f"image: expected finite voxel values, got NaN/Inf in shape {data.shape}")
-        if data.min() == data.max():
-            raise ValueError(f"image: expected voxel values that vary, got a constant image of {data.min():g}")
+        n_inf = int(np.count_nonzero(np.isinf(data)))
+        if n_inf:
+            raise ValueError(
+                f"image: expected finite voxel values (NaN is accepted as background), got {n_inf} infinite "
+                f"voxel(s) (Inf or -Inf) in shape {data.shape}"
+            )
+        finite = np.isfinite(data)
+        if not finite.any():
+            raise ValueError(f"image: expected finite voxel values, got only NaN in shape {data.shape}")
+        values = data if finite.all() else data[finite]
+        if values.min() == values.max():
+            raise ValueError(f"image: expected voxel values that vary, got a constant image of {values.min():g}")
         return data, as_affine(_to_array(affine), "affine")
+
+    @staticmethod
+    def _source_name(image: Any, data: np.ndarray) -> str:
+        """How the log names a scan: its path or name, or ``image of shape ...`` for an anonymous array."""
+        return str(image) if isinstance(image, (str, os.PathLike)) else f"image of shape {data.shape}"
 
     @staticmethod
     def _plausibility(image: Any, data: np.ndarray, affine: np.ndarray) -> tuple[str, ...]:
@@ -576,6 +640,8 @@ class CMBDetector:
             array = _spatial(_to_array(value), name)
         if array.shape != tuple(shape):
             raise ValueError(f"{name}: expected the image's shape {tuple(shape)}, got {array.shape}")
+        nan = np.isnan(array) if np.issubdtype(array.dtype, np.floating) else None
         if mask:
-            return as_binary_mask(array != 0, name, shape)
-        return np.asarray(array, dtype=np.float32)
+            return as_binary_mask(array != 0 if nan is None else (array != 0) & ~nan, name, shape)  # NaN: not brain
+        array = np.asarray(array, dtype=np.float32)
+        return array if nan is None or not nan.any() else np.where(nan, np.float32(0), array)  # NaN: 0, as the image's

@@ -11,7 +11,16 @@ from cmb_kd.inference._nifti_header import EXPECTED_FILE, open_nifti
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.metrics.pairing import PREDICTION_SUFFIX, nifti_stem
 
-__all__ = ["NON_IMAGE_TOKENS", "find_inputs", "is_image_name", "phase_beside"]
+__all__ = [
+    "BRAIN_MASK_TOKEN",
+    "BRAIN_MASKS_BESIDE",
+    "NON_IMAGE_TOKENS",
+    "brain_mask_stems",
+    "find_brain_mask",
+    "find_inputs",
+    "is_image_name",
+    "phase_beside",
+]
 
 NON_IMAGE_TOKENS: frozenset[str] = frozenset(
     {
@@ -32,7 +41,14 @@ NON_IMAGE_TOKENS: frozenset[str] = frozenset(
 )
 """Name tokens (case-insensitive) that mark a NIfTI file inside a folder as a mask, label or derived map."""
 
+BRAIN_MASK_TOKEN = "brainmask"
+"""The name token of a brain mask (``cmb-kd synth`` writes ``sub-001_brainmask`` beside ``sub-001_T2S``)."""
+
+BRAIN_MASKS_BESIDE = "beside"
+"""The ``brain_masks`` value (``--brain-mask beside``) that looks for each scan's brain mask in its own folder."""
+
 _TOKEN_SPLIT = re.compile(r"[_\-.]")
+_MASK_EXTENSIONS = (".nii.gz", ".nii")
 
 
 def is_image_name(name: str) -> bool:
@@ -64,6 +80,69 @@ def phase_beside(path: str | os.PathLike) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def brain_mask_stems(path: str | os.PathLike, *, own_name: bool) -> list[str]:
+    """The names (without ``.nii.gz`` / ``.nii``) under which the brain mask of scan ``path`` is looked for, in order.
+
+    For a scan ``NAME``: ``NAME`` itself when ``own_name`` (a folder of masks named like the scans), then
+    ``NAME_brainmask``, then ``NAME`` split at ``_`` with one token replaced by ``brainmask``, from the left
+    (tokens of :data:`NON_IMAGE_TOKENS` are kept), as :func:`phase_beside` does for ``phase``:
+    ``sub-001_T2S`` gives ``sub-001_T2S_brainmask``, ``brainmask_T2S``, ``sub-001_brainmask``. A name of one
+    token gets no replaced form (a lone ``brainmask.nii.gz`` would pair with every such scan).
+
+    Args:
+        path: the scan.
+        own_name: include ``NAME`` itself (for masks in another folder than the scan).
+
+    Returns:
+        The names to try, in order; empty for a path that is not NIfTI.
+    """
+    stem = nifti_stem(path)
+    if stem is None:
+        return []
+    stems = [stem] if own_name else []
+    stems.append(f"{stem}_{BRAIN_MASK_TOKEN}")
+    tokens = stem.split("_")
+    if len(tokens) > 1:
+        for index, token in enumerate(tokens):
+            if token.lower() not in NON_IMAGE_TOKENS:
+                stems.append("_".join(tokens[:index] + [BRAIN_MASK_TOKEN] + tokens[index + 1 :]))
+    return list(dict.fromkeys(stems))
+
+
+def find_brain_mask(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> Path:
+    """The brain mask of scan ``path``: the first of :func:`brain_mask_stems` that is a file in ``folder``.
+
+    Each name is tried with ``.nii.gz`` then ``.nii``; the scan itself is never its own mask. With ``folder`` None
+    the mask is looked for beside the scan (``NAME_brainmask`` and the replaced forms, not ``NAME``), else in
+    ``folder`` itself (not its sub-folders; ``NAME`` first).
+
+    Args:
+        path: the scan.
+        folder: the folder of brain masks, or None for the scan's own folder.
+
+    Returns:
+        The mask file.
+
+    Raises:
+        InputError: naming the scan, the folder searched and the names looked for, when no mask is there.
+    """
+    scan = Path(path)
+    where = scan.parent if folder is None else Path(folder)
+    stems = brain_mask_stems(scan, own_name=folder is not None)
+    for stem in stems:
+        for extension in _MASK_EXTENSIONS:
+            candidate = where / f"{stem}{extension}"
+            if candidate.is_file() and candidate.resolve() != scan.resolve():
+                return candidate
+    looked = ", ".join(f"{stem}.nii.gz" for stem in stems)
+    raise InputError(
+        scan,
+        f"no brain mask in {where} (looked for {looked}, or .nii)",
+        f"the scan's brain mask there, named {'NAME, ' if folder is not None else ''}NAME_{BRAIN_MASK_TOKEN} or NAME "
+        f"with one '_' token replaced by '{BRAIN_MASK_TOKEN}'",
+    )
 
 
 def _has_modality(path: Path, modalities: frozenset[str]) -> bool:
@@ -103,7 +182,7 @@ def find_inputs(
     With ``modalities`` (e.g. ``("T2S", "SWI")``), folder files are further kept only when one of their
     ``_``-separated tokens is one of them (case-insensitive); files named directly are always kept.
     With ``check_headers``, every found file is opened (header only) and checked as :func:`load_scan` does;
-    voxel-level problems (NaN, constant image, corrupt compressed data) are found only when the scan is loaded.
+    voxel-level problems (Inf, constant image, corrupt compressed data) are found only when the scan is loaded.
     Two files with the same name ``NAME`` would write the same outputs, so only the first in sorted order is kept
     and the others are reported.
 

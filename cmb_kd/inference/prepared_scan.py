@@ -28,13 +28,18 @@ class PreparedScan:
         brain_box: the brain's bounding box on the working grid plus half a patch of margin, one slice per axis.
         image: the standardised scan inside ``brain_box``, float32 ``(1, 1, X'', Y'', Z'')`` on the detector's device.
         brain_working: bool brain mask ``(X', Y', Z')`` on the working grid.
-        brain_input: bool brain mask ``(X, Y, Z)`` on the input grid (the given mask, or the working one mapped back).
+        brain_input: bool brain mask ``(X, Y, Z)`` on the input grid (the given mask or the non-zero region of a
+            pre-masked scan, or the skull-stripped one mapped back), never True where the input is NaN.
         phase: float32 high-pass phase ``(X, Y, Z)`` on the input grid, or None.
         candidates: the stage-1 candidates, ``voxel`` on the working grid, ``mm`` in world coordinates.
         timings: seconds spent so far per stage (keys of :data:`STAGES`; the stage-2 ones are still 0 except the
             brain mask's share of ``input_grid``).
         warnings: one line per doubt about the input (inverted contrast, signed intensities, slices thicker than
             the model is validated for; :func:`check_scan_plausibility`), empty for a plausible scan.
+        brain_source: where the brain mask came from, one of :data:`BRAIN_SOURCES`: ``"given"``, ``"pre-masked"``
+            (the scan's own non-zero region, :class:`PreMaskedBrain`) or ``"skull-strip"``.
+        finite_input: bool ``(X, Y, Z)``, the input voxels that hold a value (not NaN), or None when all do; the
+            probability and the detections are 0 elsewhere.
     """
 
     input_shape: tuple[int, int, int]
@@ -49,6 +54,8 @@ class PreparedScan:
     candidates: tuple[Candidate, ...]
     timings: dict[str, float]
     warnings: tuple[str, ...] = ()
+    brain_source: str = "skull-strip"
+    finite_input: np.ndarray | None = None
 
     @property
     def box_offset(self) -> tuple[int, int, int]:

@@ -44,11 +44,18 @@ def _load_header(path: Path) -> nib.spatialimages.SpatialImage:
 
 
 def _load_mask(image: nib.spatialimages.SpatialImage, path: Path) -> np.ndarray:
+    """The voxels of a mask ``(X, Y, Z)``, NaN voxels (a NaN background, the VALDO layout) set to 0."""
     try:
         data = np.asanyarray(image.dataobj)
     except _READ_ERRORS as err:
         raise ValueError(f"cannot read the voxels of {str(path)!r}: {err}") from err
-    return data.reshape(data.shape[:3])
+    data = data.reshape(data.shape[:3])
+    if np.issubdtype(data.dtype, np.floating):
+        nan = np.isnan(data)
+        if nan.any():
+            logger.debug("%s: %d NaN voxel(s) counted as 0", path, int(np.count_nonzero(nan)))
+            data = np.where(nan, data.dtype.type(0), data)
+    return data
 
 
 def _non_binary_warning(mask: np.ndarray, path: Path) -> str | None:
@@ -131,7 +138,8 @@ def evaluate_folders(
 
     A reference mask holding values other than 0 and 1 (e.g. VALDO-style rater certainty grades 1-3) is binarised
     like any other (values above 0.5 are lesion), with a logged warning naming the file and the values found, also
-    kept in ``warnings``.
+    kept in ``warnings``. NaN voxels of a mask (a NaN background, as VALDO's scans have) count as 0, without a
+    warning.
 
     ``output_dir`` receives ``metrics.json`` (pooled metrics, settings, subjects without prediction, warnings, rows;
     nan is written as null) and ``metrics_per_subject.csv`` (columns ``SUBJECT_COLUMNS``, nan written as ``nan``), each

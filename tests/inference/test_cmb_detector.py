@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from _inference_helpers import ANISOTROPIC_AFFINE
+from _inference_helpers import ANISOTROPIC_AFFINE, PHANTOM_AFFINE, head_phantom
 from monai.data import MetaTensor
 from monai.inferers import SlidingWindowInferer
 
@@ -24,6 +24,7 @@ from cmb_kd.inference import (
     PreparedScan,
 )
 from cmb_kd.networks import E2UNet, ScreeningFCN
+from cmb_kd.transforms import ResampleToWorkingGrid
 
 PATCH = (16, 16, 8)
 
@@ -148,8 +149,12 @@ def test_bad_inputs(tmp_path) -> None:
         detector(image)
     with pytest.raises(ValueError, match="expected a 3D volume"):
         detector(image[..., 0], affine)
-    with pytest.raises(ValueError, match="NaN"):
-        detector(np.where(brain == 1, np.nan, image), affine)
+    with pytest.raises(ValueError, match=r"1 infinite voxel\(s\) \(Inf or -Inf\)"):
+        detector(np.where(np.arange(image.size).reshape(image.shape) == 7, -np.inf, image), affine)
+    with pytest.raises(ValueError, match="got only NaN"):
+        detector(np.full_like(image, np.nan), affine)
+    with pytest.raises(ValueError, match="constant image of 20"):  # the finite voxels, NaN apart
+        detector(np.where(brain == 1, np.nan, 20.0), affine)
     with pytest.raises(ValueError, match="constant"):
         detector(np.zeros_like(image), affine)
     with pytest.raises(ValueError, match="brain_mask: expected the image's shape"):
@@ -311,3 +316,85 @@ def test_segment_bad_arguments() -> None:
     prepared = detector.prepare(image, affine, brain_mask=brain)
     with pytest.raises(ValueError, match="network: expected a torch.nn.Module"):
         detector.segment(prepared, network="E2UNet")
+
+
+class _RecordingSkullStrip:
+    """Stand-in skull strip that records its calls: the voxels brighter than 60 (the phantom's tissue)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, work: MetaTensor) -> MetaTensor:
+        self.calls += 1
+        return _bright_voxels(work)
+
+
+def _phantom_detector(**kwargs) -> tuple[CMBDetector, _RecordingSkullStrip]:
+    """A detector on a 4 mm working grid (the phantom's own size) with a recording skull strip."""
+    skull_strip = _RecordingSkullStrip()
+    return _detector(skull_strip=skull_strip, working_grid=ResampleToWorkingGrid(4.0), **kwargs), skull_strip
+
+
+def _edge_spots(image: np.ndarray, brain: np.ndarray) -> np.ndarray:
+    """The phantom with dark spots just inside the brain's edge, where a detection reaches outside the brain."""
+    image = image.copy()
+    for spot in [(22, 8, 14), (22, 44, 14), (8, 26, 14), (22, 26, 21)]:
+        assert brain[spot]
+        image[spot] = 20.0
+    return image
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "strip_calls"),
+    [("brain-nan", "pre-masked", 0), ("brain-zero", "pre-masked", 0), ("head-zero-air", "skull-strip", 1)],
+)
+def test_the_brain_mask_comes_from_the_pre_masked_test_or_skull_stripping(kind, source, strip_calls, caplog) -> None:
+    image, brain = head_phantom(kind)
+    detector, skull_strip = _phantom_detector()
+    with caplog.at_level(logging.INFO, logger="cmb_kd.inference.detector"):
+        prepared = detector.prepare(image, PHANTOM_AFFINE, name="sub-101_T2S.nii.gz")
+    assert prepared.brain_source == source and skull_strip.calls == strip_calls
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    if source == "pre-masked":
+        # an already stripped brain is not stripped again: its non-zero region (zero CMB core filled) is the brain
+        assert np.array_equal(prepared.brain_input, brain) and prepared.brain_input[22, 26, 14]
+        assert messages == [
+            "sub-101_T2S.nii.gz: pre-masked scan: its non-zero region is the brain mask, no skull stripping (83% of "
+            "the voxels are 0 or NaN, non-zero region 1.05 L, 0% of the voxels 2-12 mm under its surface dark)"
+        ]
+    else:
+        # some scanners zero the air around a whole head: the non-zero region is the head, its skull shows it
+        assert messages == [
+            "sub-101_T2S.nii.gz: brain mask by skull stripping, not pre-masked: 67% of the voxels are 0 or NaN, "
+            "non-zero region 2.01 L, 41% of the voxels 2-12 mm under its surface dark: a skull (25% or more dark), "
+            "so a head"
+        ]
+
+
+def test_a_nan_background_scan_runs_with_no_nan_and_a_zero_mask_outside(tmp_path, write_nifti) -> None:
+    image, brain = head_phantom("brain-nan")
+    image = _edge_spots(image, brain)
+    detector, skull_strip = _phantom_detector(cleanup=False)  # no brain-margin rule: detections reach the edge
+    path = write_nifti(tmp_path / "sub-101_space-T2S_desc-masked_T2S.nii.gz", image, PHANTOM_AFFINE)
+    prepared = detector.prepare(path)
+    assert skull_strip.calls == 0 and prepared.brain_source == "pre-masked"
+    assert np.array_equal(prepared.finite_input, brain) and np.array_equal(prepared.brain_input, brain)
+    assert torch.isfinite(prepared.image).all()
+    result = detector.segment(prepared)
+    assert result.mask.shape == image.shape and np.isfinite(result.probability).all()
+    assert result.count > 0 and not result.mask[~brain].any() and not result.probability[~brain].any()
+    zero = detector(np.where(brain, image, 0), PHANTOM_AFFINE)  # NaN is read as the 0 of a zero background
+    assert np.array_equal(zero.probability[brain], result.probability[brain])
+    assert zero.mask[~brain].any() and np.array_equal(zero.mask * brain, result.mask)  # reached past the edge there
+
+
+def test_a_given_brain_mask_wins_and_is_never_brain_where_the_scan_is_nan() -> None:
+    image, brain = head_phantom("brain-nan")
+    given = np.ones(image.shape, dtype=np.float32)
+    given[:, :, :2] = np.nan  # a NaN background in the mask is no brain either
+    detector, skull_strip = _phantom_detector()
+    prepared = detector.prepare(image, PHANTOM_AFFINE, brain_mask=given)
+    assert prepared.brain_source == "given" and skull_strip.calls == 0
+    assert np.array_equal(prepared.brain_input, brain)  # the given mask within the voxels that hold a value
+    head, _ = head_phantom("head")
+    assert detector.prepare(head, PHANTOM_AFFINE).brain_source == "skull-strip" and skull_strip.calls == 1

@@ -17,10 +17,18 @@ import numpy as np
 import pytest
 import torch
 from _inference_helpers import hold_lock, release
+from scipy import ndimage
 
 from cmb_kd.cli import main
-from cmb_kd.inference import LESION_COLUMNS, LOCK_NAME, SUMMARY_COLUMNS, CMBDetector, default_bundle_dir
-from cmb_kd.synth import SynthConfig, simulate_subject
+from cmb_kd.inference import (
+    LESION_COLUMNS,
+    LOCK_NAME,
+    SUMMARY_COLUMNS,
+    CMBDetector,
+    DetectionResult,
+    default_bundle_dir,
+)
+from cmb_kd.synth import LRAcquisition, SynthConfig, simulate_subject
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +44,16 @@ def fast_bundle(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def subject_scan(tmp_path_factory) -> Path:
-    """The native x4 thick-slice scan of a small generated subject (2 mm HR grid, 2 x 2 x 8 mm voxels)."""
-    subject = simulate_subject(SynthConfig(shape=(96, 112, 88), spacing=2.0, lr_factors=(4,)), seed=3)
+def subject_x4() -> LRAcquisition:
+    """The native x4 thick-slice acquisition of a small generated subject (2 mm HR grid, 2 x 2 x 8 mm voxels)."""
+    return simulate_subject(SynthConfig(shape=(96, 112, 88), spacing=2.0, lr_factors=(4,)), seed=3).lr["x4"]
+
+
+@pytest.fixture(scope="module")
+def subject_scan(tmp_path_factory, subject_x4) -> Path:
+    """The magnitude of :func:`subject_x4` as a NIfTI file."""
     path = tmp_path_factory.mktemp("scans") / "sub-003_T2S_lr-x4.nii.gz"
-    lr = subject.lr["x4"]
+    lr = subject_x4
     image = nib.Nifti1Image(lr.magnitude, lr.affine)
     image.set_qform(lr.affine, code=1)
     nib.save(image, path)
@@ -60,7 +73,7 @@ def _bad_inputs(folder: Path, good: Path) -> dict[str, Path]:
         "corrupt_gzip": folder / "corrupt.nii.gz",
         "two_d": _write(folder / "flat.nii.gz", volume[..., 0]),
         "four_d": _write(folder / "series.nii.gz", np.stack([volume] * 3, axis=-1)),
-        "nan": _write(folder / "nan.nii.gz", np.where(volume > 5, np.nan, volume).astype(np.float32)),
+        "inf": _write(folder / "inf.nii.gz", np.where(volume > 5, np.inf, volume).astype(np.float32)),
         "zeros": _write(folder / "zeros.nii.gz", np.zeros_like(volume)),
         "missing": folder / "missing.nii.gz",
     }
@@ -350,3 +363,134 @@ def test_bundle_config_that_does_not_build_gives_one_line(tmp_path, fast_bundle,
     assert len(err) == 1 and "Traceback" not in err[0]
     assert err[0].startswith(f"cmb-kd infer: error: {bundle / 'configs' / 'inference.json'}: cannot build the detector")
     assert "TypeError" in err[0] and "bogus_option" in err[0]
+
+
+class _MaskRecorder:
+    """Stand-in for the bundle's detector: records the brain mask it is given per scan and finds nothing."""
+
+    def __init__(self) -> None:
+        self.brain_masks: dict[str, np.ndarray | None] = {}
+
+    def __call__(self, data, affine, *, phase=None, brain_mask=None, name=None) -> DetectionResult:
+        self.brain_masks[Path(name).name] = brain_mask
+        empty = np.zeros(data.shape, dtype=np.uint8)
+        return DetectionResult(empty, empty.astype(np.float32), affine, [], 0, [], {"load": 0.0})
+
+
+@pytest.fixture
+def recorder(monkeypatch) -> _MaskRecorder:
+    """The detector ``cmb-kd infer`` builds, replaced by a :class:`_MaskRecorder` (no bundle, no network)."""
+    stand_in = _MaskRecorder()
+    monkeypatch.setattr(CMBDetector, "from_bundle", staticmethod(lambda *args, **kwargs: stand_in))
+    return stand_in
+
+
+def _mask(seed: int, shape=(8, 9, 6)) -> np.ndarray:
+    return (np.random.default_rng(seed).uniform(size=shape) > 0.5).astype(np.uint8)
+
+
+def _infer_masks(inputs, out: Path, brain_mask: str) -> int:
+    return main(["infer", *map(str, inputs), "--output", str(out), "--brain-mask", brain_mask, "--quiet"])
+
+
+def test_brain_mask_file_for_one_scan(tmp_path, write_nifti, recorder, capsys) -> None:
+    scan = write_nifti(tmp_path / "scans" / "sub-001_T2S.nii.gz")
+    other = write_nifti(tmp_path / "scans" / "sub-002_T2S.nii.gz")
+    given = _mask(1).astype(np.float32)
+    given[0] = np.nan  # a NaN background is no brain
+    mask = write_nifti(tmp_path / "brain.nii.gz", given)
+    assert _infer_masks([scan], tmp_path / "out", str(mask)) == 0
+    np.testing.assert_array_equal(recorder.brain_masks["sub-001_T2S.nii.gz"], np.nan_to_num(given) != 0)
+    # one file for several scans is refused before any scan runs
+    assert _infer_masks([scan, other], tmp_path / "out2", str(mask)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"cmb-kd infer: error: {mask}: one brain mask file given for 2 scans; expected a folder of brain masks named "
+        "like the scans, or 'beside' for masks in the scans' own folders"
+    ]
+    assert not (tmp_path / "out2" / "cmb_summary.csv").exists() and "sub-002_T2S.nii.gz" not in recorder.brain_masks
+
+
+def test_brain_mask_folder_named_like_the_scans(tmp_path, write_nifti, recorder) -> None:
+    scans = [write_nifti(tmp_path / "scans" / f"{name}.nii.gz") for name in ("case01", "case02", "sub-003_T2S")]
+    masks = tmp_path / "masks"
+    names = {"case01": "case01.nii", "case02": "case02_brainmask.nii.gz", "sub-003_T2S": "sub-003_brainmask.nii.gz"}
+    for index, name in enumerate(names.values()):
+        write_nifti(masks / name, _mask(index))
+    write_nifti(masks / "brainmask.nii.gz", _mask(9))  # not the mask of the one-token names
+    assert _infer_masks([tmp_path / "scans"], tmp_path / "out", str(masks)) == 0
+    for index, scan in enumerate(names):
+        np.testing.assert_array_equal(recorder.brain_masks[f"{scan}.nii.gz"], _mask(index) != 0)
+    assert len(scans) == len(recorder.brain_masks)
+
+
+def test_brain_masks_beside_the_scans_missing_and_off_grid(tmp_path, write_nifti, recorder, caplog) -> None:
+    cohort = tmp_path / "cohort"
+    for subject in ("sub-001", "sub-002", "sub-003"):
+        write_nifti(cohort / subject / f"{subject}_T2S_lr-x4.nii.gz")
+    write_nifti(cohort / "sub-001" / "sub-001_brainmask_lr-x4.nii.gz", _mask(1))  # as cmb-kd synth writes it
+    off_grid = write_nifti(cohort / "sub-003" / "sub-003_brainmask_lr-x4.nii.gz", _mask(3, (8, 9, 5)))
+    out = tmp_path / "out"
+    with caplog.at_level(logging.WARNING):
+        assert _infer_masks([cohort], out, "beside") == 1
+    np.testing.assert_array_equal(recorder.brain_masks["sub-001_T2S_lr-x4.nii.gz"], _mask(1) != 0)
+    rows = _summary_rows(out)
+    assert rows["sub-001_T2S_lr-x4"]["status"] == "ok"
+    missing = rows["sub-002_T2S_lr-x4"]["message"]
+    scan = cohort / "sub-002" / "sub-002_T2S_lr-x4.nii.gz"
+    assert missing.startswith(
+        f"{scan}: no brain mask in {cohort / 'sub-002'} (looked for sub-002_T2S_lr-x4_brainmask.nii.gz, "
+        "brainmask_T2S_lr-x4.nii.gz, sub-002_brainmask_lr-x4.nii.gz, sub-002_T2S_brainmask.nii.gz, or .nii); expected"
+    )
+    assert rows["sub-003_T2S_lr-x4"]["message"] == (
+        f"{off_grid}: brain mask of shape (8, 9, 5) is not on the grid of sub-003_T2S_lr-x4.nii.gz (shape (8, 9, 6)); "
+        "expected the brain mask on the scan's grid: same shape and affine"
+    )
+    assert set(recorder.brain_masks) == {"sub-001_T2S_lr-x4.nii.gz"}  # no scan ran without its mask
+    failures = _failure_lines(caplog)
+    assert failures == [rows["sub-002_T2S_lr-x4"]["message"], rows["sub-003_T2S_lr-x4"]["message"]]
+
+
+def test_brain_mask_path_that_is_not_there(tmp_path, write_nifti, recorder, capsys) -> None:
+    scan = write_nifti(tmp_path / "sub-001_T2S.nii.gz")
+    assert _infer_masks([scan], tmp_path / "out", str(tmp_path / "nowhere")) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"cmb-kd infer: error: {tmp_path / 'nowhere'}: brain mask path not found; expected a NIfTI brain mask, a "
+        "folder of them, or 'beside' for masks beside the scans"
+    ]
+    assert not (tmp_path / "out").exists() and not recorder.brain_masks
+
+
+@pytest.mark.slow
+def test_valdo_folder_with_nan_background_through_infer_and_evaluate(
+    tmp_path, fast_bundle, subject_x4, capsys, caplog
+) -> None:
+    """VALDO's layout: skull-stripped ``desc-masked`` scans with a NaN background, references with NaN too."""
+    brain = subject_x4.brain_mask > 0
+    valdo = tmp_path / "valdo"
+    (valdo / "sub-003").mkdir(parents=True)
+    scan = valdo / "sub-003" / "sub-003_space-T2S_desc-masked_T2S.nii.gz"
+    reference = valdo / "sub-003" / "sub-003_space-T2S_CMB.nii.gz"
+    for path, data in ((scan, subject_x4.magnitude), (reference, subject_x4.cmb_label)):
+        nib.save(nib.Nifti1Image(np.where(brain, data, np.nan).astype(np.float32), subject_x4.affine), path)
+    out = tmp_path / "out"
+    with pytest.warns(UserWarning, match="UNTRAINED"), caplog.at_level(logging.INFO, logger="cmb_kd"):
+        code = main(
+            ["infer", str(valdo), "--output", str(out), "--bundle", str(fast_bundle), "--allow-untrained", "--report"]
+        )
+    assert code == 0, capsys.readouterr().err
+    assert (out / "sub-003_space-T2S_desc-masked_T2S_cmb_report.png").stat().st_size > 0  # NaN drawn as 0
+    pre_masked = [r.getMessage() for r in caplog.records if "pre-masked scan" in r.getMessage()]
+    assert len(pre_masked) == 1 and pre_masked[0].startswith(f"{scan}: pre-masked scan: its non-zero region is")
+    mask = nib.load(out / "sub-003_space-T2S_desc-masked_T2S_cmb_mask.nii.gz")
+    assert mask.shape == brain.shape and np.allclose(mask.affine, subject_x4.affine)
+    assert not np.asarray(mask.dataobj)[~brain].any()  # nothing where the scan is NaN
+    assert _summary_rows(out)["sub-003_space-T2S_desc-masked_T2S"]["status"] == "ok"
+
+    assert main(["evaluate", "--pred", str(out), "--ref", str(valdo), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [s["reference"] for s in metrics["subjects"]] == ["sub-003/sub-003_space-T2S_CMB.nii.gz"]
+    assert metrics["warnings"] == []  # the NaN background of the reference is 0, not a grade
+    lesions = ndimage.label(subject_x4.cmb_label > 0, structure=np.ones((3, 3, 3)))[1]
+    assert lesions > 0 and metrics["metrics"]["n_ref"] == lesions  # every CMB counted, NaN as 0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cmb_kd.inference import InputError, find_inputs, is_image_name, load_scan
-from cmb_kd.inference.input_discovery import phase_beside
+from cmb_kd.inference.input_discovery import brain_mask_stems, find_brain_mask, phase_beside
 
 
 @pytest.mark.parametrize(
@@ -71,6 +71,63 @@ def test_phase_beside_pairs_the_valdo_names(tmp_path):
     assert phase_beside(tmp_path / "sub-002_T2S.nii.gz") is None
     assert phase_beside(tmp_path / "scan.nii") is None
     assert phase_beside(tmp_path / "notes.txt") is None
+
+
+@pytest.mark.parametrize(
+    "scan, own_name, stems",
+    [
+        ("sub-001_T2S.nii.gz", False, ["sub-001_T2S_brainmask", "brainmask_T2S", "sub-001_brainmask"]),
+        (
+            "sub-001_T2S_lr-x4.nii",
+            True,
+            [
+                "sub-001_T2S_lr-x4",
+                "sub-001_T2S_lr-x4_brainmask",
+                "brainmask_T2S_lr-x4",
+                "sub-001_brainmask_lr-x4",
+                "sub-001_T2S_brainmask",
+            ],
+        ),
+        ("case01.nii.gz", True, ["case01", "case01_brainmask"]),  # one token: no lone brainmask.nii.gz
+        (
+            "sub-001_phase_x.nii.gz",
+            False,
+            ["sub-001_phase_x_brainmask", "brainmask_phase_x", "sub-001_phase_brainmask"],
+        ),
+        ("notes.txt", False, []),
+    ],
+)
+def test_brain_mask_names(scan, own_name, stems):
+    assert brain_mask_stems(scan, own_name=own_name) == stems
+
+
+def test_find_brain_mask_beside_and_in_a_folder(tmp_path):
+    scans, masks = tmp_path / "scans", tmp_path / "masks"
+    for path in (
+        scans / "sub-001_T2S.nii.gz",
+        scans / "sub-001_brainmask.nii.gz",  # as cmb-kd synth writes it
+        scans / "sub-001_T2S_lr-x4.nii.gz",
+        scans / "sub-001_brainmask_lr-x4.nii",
+        scans / "case01.nii.gz",
+        scans / "brainmask.nii.gz",
+        masks / "sub-001_T2S.nii.gz",
+        masks / "sub-001_T2S_lr-x4_brainmask.nii.gz",
+    ):
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"")
+    assert find_brain_mask(scans / "sub-001_T2S.nii.gz") == scans / "sub-001_brainmask.nii.gz"
+    assert find_brain_mask(scans / "sub-001_T2S_lr-x4.nii.gz") == scans / "sub-001_brainmask_lr-x4.nii"
+    assert find_brain_mask(scans / "sub-001_T2S.nii.gz", masks) == masks / "sub-001_T2S.nii.gz"  # NAME first
+    assert find_brain_mask(scans / "sub-001_T2S_lr-x4.nii.gz", masks) == masks / "sub-001_T2S_lr-x4_brainmask.nii.gz"
+    # the scan is never its own mask, and a lone brainmask.nii.gz belongs to no one-token scan
+    with pytest.raises(InputError, match="no brain mask in") as info:
+        find_brain_mask(scans / "case01.nii.gz", scans)
+    assert str(info.value) == (
+        f"{scans / 'case01.nii.gz'}: no brain mask in {scans} (looked for case01.nii.gz, case01_brainmask.nii.gz, "
+        "or .nii); expected the scan's brain mask there, named NAME, NAME_brainmask or NAME with one '_' token "
+        "replaced by 'brainmask'"
+    )
+    assert info.value.path == scans / "case01.nii.gz"
 
 
 def test_folder_with_good_and_bad_files(tmp_path, write_nifti, scan_image):

@@ -118,9 +118,12 @@ def _with_inf(image):
         (_write("flat.nii.gz", lambda image: image[:, :, 0]), "2D image"),
         (_write("one_slice.nii.gz", lambda image: image[:, :, :1]), "2D image"),
         (_write("series.nii.gz", lambda image: np.stack([image] * 3, axis=-1)), "4D image with 3 volumes"),
-        (_write("nan.nii.gz", _with_nan), "1 NaN/Inf voxel"),
-        (_write("inf.nii.gz", _with_inf), "1 NaN/Inf voxel"),
-        (_write("zero.nii.gz", np.zeros_like), "all-zero image"),
+        (_write("inf.nii.gz", _with_inf), r"1 infinite voxel\(s\) \(Inf or -Inf\) of 432"),
+        (_write("minus_inf.nii.gz", lambda image: -_with_inf(image)), r"1 infinite voxel\(s\)"),
+        (_write("inf_and_nan.nii.gz", lambda image: _with_nan(_with_inf(image))), r"1 infinite voxel\(s\)"),
+        (_write("all_nan.nii.gz", lambda image: np.full_like(image, np.nan)), "all 432 voxels are NaN"),
+        (_write("zero.nii.gz", np.zeros_like), r"all-zero image \(every voxel is 0\)"),
+        (_write("nan_zero.nii.gz", lambda image: _with_nan(np.zeros_like(image))), "every voxel apart from the NaN"),
         (_write("constant.nii.gz", lambda image: np.full_like(image, 7.0)), "constant image"),
         (_write("complex.nii.gz", lambda image: image.astype(np.complex64)), "is not a real number"),
         (_bad_affine_file, "non-invertible affine"),
@@ -137,6 +140,16 @@ def test_each_bad_input_has_one_clear_error(tmp_path, write_nifti, scan_image, m
     assert isinstance(info.value, ValueError)
     if before is not None:
         assert path.read_bytes() == before
+
+
+def test_nan_background_is_accepted_and_kept_as_nan(tmp_path, write_nifti, scan_image):
+    image = scan_image.copy()
+    image[:2] = np.nan  # the NaN background of a skull-stripped VALDO scan
+    image[-1, -1, -1] = 0.0
+    path = write_nifti(tmp_path / "sub-101_space-T2S_desc-masked_T2S.nii.gz", image)
+    data, _, _ = load_scan(path)
+    np.testing.assert_array_equal(np.isnan(data), np.isnan(image))
+    np.testing.assert_array_equal(data[2:], image[2:])
 
 
 def test_input_error_pickles_and_keeps_its_parts(tmp_path):

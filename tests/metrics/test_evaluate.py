@@ -100,6 +100,23 @@ def test_rater_values_in_a_reference_are_warned_and_counted_as_lesion(tmp_path, 
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["warnings"] == [warning]
 
 
+def test_nan_background_of_a_reference_counts_as_zero(tmp_path, caplog):
+    label = np.full(SHAPE, np.nan, dtype=np.float32)  # VALDO's layout: NaN outside the brain
+    label[1:7, 1:7, :] = 0.0
+    label[1:3, 1:3, 1] = 1.0
+    label[5, 5, 2] = 1.0
+    reference = tmp_path / "ref" / "sub-101" / "sub-101_space-T2S_CMB.nii.gz"
+    reference.parent.mkdir(parents=True)
+    nib.save(nib.Nifti1Image(label, AFFINE_X4), reference)
+    save(tmp_path / "pred" / "sub-101_space-T2S_desc-masked_T2S_cmb_mask.nii.gz", np.nan_to_num(label))
+    with caplog.at_level(logging.WARNING, logger="cmb_kd.metrics.evaluate"):
+        result = evaluate_folders(tmp_path / "pred", tmp_path / "ref", tmp_path / "out")
+    assert result.warnings == () and not caplog.records  # NaN is background, not a rater grade
+    (subject,) = result.subjects
+    assert subject.reference == Path("sub-101/sub-101_space-T2S_CMB.nii.gz")
+    assert (subject.counts.tp, subject.counts.fp, subject.counts.fn) == (2, 0, 0)
+
+
 def test_binary_references_give_no_warning(tmp_path, caplog):
     pred, ref = cohort(tmp_path)
     with caplog.at_level(logging.WARNING, logger="cmb_kd.metrics.evaluate"):

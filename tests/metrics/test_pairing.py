@@ -41,6 +41,30 @@ def test_rules(tmp_path, references, prediction, expected):
     assert pairs == [(tmp_path / "pred" / prediction, tmp_path / "ref" / expected)]
 
 
+VALDO = [
+    "sub-101/sub-101_space-T2S_desc-masked_T2S.nii.gz",
+    "sub-101/sub-101_space-T2S_desc-masked_T1.nii.gz",
+    "sub-101/sub-101_space-T2S_CMB.nii.gz",
+    "sub-102/sub-102_space-T2S_desc-masked_T2S.nii.gz",
+    "sub-102/sub-102_space-T2S_CMB.nii.gz",
+]
+
+
+def test_valdo_names_pair_by_subject(tmp_path):
+    # the modality rule gives sub-101_space-T2S_desc-masked_CMB, which VALDO does not write; the entity rule pairs
+    # the one CMB file of the subject (no lr tag on either side)
+    touch(tmp_path / "ref", *VALDO)
+    touch(tmp_path / "pred", "sub-101_space-T2S_desc-masked_T2S_cmb_mask.nii.gz")
+    pairs, leftover = pair_prediction_files(tmp_path / "pred", tmp_path / "ref")
+    assert pairs == [
+        (
+            tmp_path / "pred" / "sub-101_space-T2S_desc-masked_T2S_cmb_mask.nii.gz",
+            tmp_path / "ref" / "sub-101" / "sub-101_space-T2S_CMB.nii.gz",
+        )
+    ]
+    assert leftover == [tmp_path / "ref" / "sub-102" / "sub-102_space-T2S_CMB.nii.gz"]
+
+
 def test_leftover_labels(tmp_path):
     touch(tmp_path / "ref", *COHORT)
     touch(tmp_path / "pred", "sub-001_T2S_lr-x4_cmb_mask.nii.gz")
