@@ -2,8 +2,8 @@
 
 The template (T1, grey and white matter probability maps and brain mask) ships inside the
 ``nilearn`` package and is loaded with nilearn's own loaders. Deep grey nuclei, the
-infratentorial region and the paranasal/mastoid air spaces are located in template (MNI)
-coordinates, then every map is pulled into the subject's grid through one random affine
+infratentorial region, the posterior fossa and the paranasal/mastoid air spaces are located in template
+(MNI) coordinates, then every map is pulled into the subject's grid through one random affine
 (rotation, scaling, translation) plus a smooth elastic displacement.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Anatomy", "load_template", "deform_template", "grid_affine"]
+__all__ = ["Anatomy", "load_template", "deform_template", "grid_affine", "template_to_grid"]
 
 # (centre x, y, z), (semi-axes) in MNI mm; both hemispheres where x != 0.
 _DEEP_NUCLEI = (
@@ -35,7 +35,14 @@ _AIR_SPACES = (
 _BOTTOM_PAD = 24
 #: Centre of the subject grid in template mm (the brain's bounding box centre, raised for the scalp).
 GRID_CENTRE = (0.0, -17.0, 10.0)
-_CHANNELS = ("t1", "gm", "wm", "brain", "deep_region", "infratentorial", "air")
+_CHANNELS = ("t1", "gm", "wm", "brain", "deep_region", "infratentorial", "air", "posterior_fossa")
+#: Tentorium cerebelli as a tent in MNI mm: z of its apex over the midline, slope toward the sides
+#: (per mm of |x|) and toward the back behind y = -50 (per mm); the cerebellum lies under it and behind
+#: y = _CEREBELLUM_FRONT - 0.1 |x| (the petrous ridges).
+_TENT_APEX_Z, _TENT_SIDE_SLOPE, _TENT_BACK_SLOPE = -4.0, 0.35, 0.25
+_CEREBELLUM_FRONT = -36.0
+#: Brainstem (midbrain, pons, medulla) as a box in MNI mm: |x| < half width, y range, z below the top.
+_BRAINSTEM_HALF_WIDTH, _BRAINSTEM_Y, _BRAINSTEM_TOP = 14.0, (-42.0, -12.0), -3.0
 
 
 @dataclass
@@ -48,8 +55,10 @@ class Anatomy:
         gm, wm, csf: tissue fractions of the brain (sum = brain).
         brain: brain fraction (template brain mask, interpolated).
         deep_region: deep grey nuclei region (basal ganglia, thalamus).
-        infratentorial: cerebellum and brainstem region.
+        infratentorial: cerebellum and brainstem region (a box: below z = -18 mm behind y = -40 mm, and the
+            brainstem below z = -10 mm); it leaves out the upper cerebellum and the midbrain.
         air: air fraction of the paranasal sinuses and mastoid cells.
+        posterior_fossa: the whole cerebellum under the tentorium and the brainstem with the midbrain.
     """
 
     affine: np.ndarray
@@ -61,6 +70,7 @@ class Anatomy:
     deep_region: np.ndarray
     infratentorial: np.ndarray
     air: np.ndarray
+    posterior_fossa: np.ndarray
 
 
 def _ellipsoids(coords: np.ndarray, items, mirror: bool = True) -> np.ndarray:
@@ -78,8 +88,8 @@ def load_template() -> tuple[np.ndarray, np.ndarray]:
     """Loads the MNI152 2009 template maps from nilearn and derives the anatomical regions.
 
     Returns:
-        ``(maps, affine)``: maps float32 (7, X, Y, Z) with channels t1, gm, wm, brain,
-        deep_region, infratentorial, air (in that order), padded below the template's lower edge
+        ``(maps, affine)``: maps float32 (8, X, Y, Z) with channels t1, gm, wm, brain,
+        deep_region, infratentorial, air, posterior_fossa (in that order), padded below the template's lower edge
         by replicating its last slice; affine the 4×4 template voxel-to-MNI-mm matrix.
     """
     from nilearn import datasets
@@ -107,8 +117,12 @@ def load_template() -> tuple[np.ndarray, np.ndarray]:
     brainstem = (np.abs(x) < 14.0) & (y > -42.0) & (y < -12.0) & (z < -10.0)
     infratentorial = (cerebellum | brainstem) & (brain > 0.5)
     air = _ellipsoids(coords, _AIR_SPACES)
+    tent = _TENT_APEX_Z - _TENT_SIDE_SLOPE * np.abs(x) - _TENT_BACK_SLOPE * np.maximum(-50.0 - y, 0.0)
+    whole_cerebellum = (z < tent) & (y < _CEREBELLUM_FRONT - 0.1 * np.abs(x))
+    whole_brainstem = (np.abs(x) < _BRAINSTEM_HALF_WIDTH) & (y > _BRAINSTEM_Y[0]) & (y < _BRAINSTEM_Y[1])
+    posterior_fossa = (whole_cerebellum | (whole_brainstem & (z < _BRAINSTEM_TOP))) & (brain > 0.5)
     t1 = t1 / max(float(np.percentile(t1[brain > 0.5], 99)), 1e-6)
-    maps = np.stack([t1, gm, wm, brain, deep, infratentorial, air]).astype(np.float32)
+    maps = np.stack([t1, gm, wm, brain, deep, infratentorial, air, posterior_fossa]).astype(np.float32)
     return maps, affine
 
 
@@ -117,6 +131,30 @@ def grid_affine(shape: tuple[int, int, int], spacing: float) -> np.ndarray:
     affine = np.diag([spacing, spacing, spacing, 1.0])
     affine[:3, 3] = np.array(GRID_CENTRE) - spacing * (np.array(shape) - 1) / 2.0
     return affine
+
+
+def template_to_grid(points_mm: np.ndarray, params: dict, shape: tuple[int, int, int], spacing: float) -> np.ndarray:
+    """Maps template (MNI) points into the voxel coordinates of a subject grid.
+
+    Uses the affine part of the subject's deformation (rotation, scaling and translation as
+    :func:`deform_template` records them); the smooth elastic part (standard deviation ``elastic_mm``)
+    is left out, so a point lands within a few mm of where the deformed anatomy puts it.
+
+    Args:
+        points_mm: (N, 3) MNI coordinates in mm.
+        params: the deformation record of :func:`deform_template`.
+        shape: subject grid shape.
+        spacing: isotropic voxel size in mm.
+
+    Returns:
+        (N, 3) float voxel coordinates on the subject grid.
+    """
+    angles = np.deg2rad(np.asarray(params["rotation_degrees"], dtype=np.float64))
+    forward = _rotation(angles) @ np.diag(np.asarray(params["scale"], dtype=np.float64))
+    centre = np.array(GRID_CENTRE)
+    subject_mm = (np.atleast_2d(points_mm) - centre) @ forward.T + centre + np.asarray(params["translation_mm"])
+    affine = grid_affine(shape, spacing)
+    return (subject_mm - affine[:3, 3]) / spacing
 
 
 def _rotation(angles: np.ndarray) -> np.ndarray:
@@ -180,11 +218,14 @@ def deform_template(
         torch.from_numpy(maps)[None], grid[None], mode="bilinear", padding_mode="zeros", align_corners=True
     )[0].numpy()
     del grid
-    t1, gm, wm, brain, deep, infra, air = sampled
+    t1, gm, wm, brain, deep, infra, air, fossa = sampled
     brain = np.clip(brain, 0.0, 1.0)
     gm, wm = np.clip(gm, 0.0, 1.0), np.clip(wm, 0.0, 1.0)
     csf = np.clip(brain - gm - wm, 0.0, 1.0)
-    anatomy = Anatomy(affine, t1, gm, wm, csf, brain, np.clip(deep, 0, 1), np.clip(infra, 0, 1), np.clip(air, 0, 1))
+    anatomy = Anatomy(
+        affine, t1, gm, wm, csf, brain, np.clip(deep, 0, 1), np.clip(infra, 0, 1), np.clip(air, 0, 1),
+        np.clip(fossa, 0, 1),
+    )  # fmt: skip
     params = {
         "rotation_degrees": np.rad2deg(angles).round(3).tolist(),
         "scale": scale.round(4).tolist(),

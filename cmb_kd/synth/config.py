@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["SynthConfig"]
+__all__ = ["SynthConfig", "CONTRAST_MODES", "RANDOMISED"]
 
 LOCATIONS = ("lobar", "deep", "infratentorial")
+#: Valid values of :attr:`SynthConfig.contrast_mode`.
+CONTRAST_MODES = ("literature", "random")
 
 
 def _check_range(name: str, value: tuple[float, float], low: float, high: float) -> None:
@@ -16,6 +19,16 @@ def _check_range(name: str, value: tuple[float, float], low: float, high: float)
         )
 
 
+def _check_count_range(name: str, value: tuple[int, int]) -> None:
+    if len(value) != 2 or any(int(v) != v for v in value) or not 0 <= value[0] <= value[1]:
+        raise ValueError(f"SynthConfig.{name} must be integers 0 <= min <= max, got {value}")
+
+
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"SynthConfig.{name} must be a probability in [0, 1], got {value}")
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     """Settings of the physics-based synthetic CMB cohort.
@@ -23,6 +36,12 @@ class SynthConfig:
     Ranges are ``(min, max)`` and are drawn uniformly once per subject, so a cohort spans the
     scanners and heads that users' data come from (domain randomisation). Setting both ends equal
     fixes a parameter. Susceptibilities are in ppm (SI), lengths in mm, times in seconds.
+
+    The fields after ``swi_power`` randomise the physics beyond what scanners show (random contrast,
+    lesions at the limit of visibility, near the surface, in the posterior fossa and in clusters, and
+    more mimics). Their defaults switch every one of them off, and then a subject is the same, bit for
+    bit, as without them. Each feature draws from its own random stream of the subject seed, so turning
+    one on changes neither the other draws nor the other features. :meth:`randomised` turns them all on.
 
     Args:
         shape: HR grid shape (X, Y, Z), RAS, slice axis last. Z must be divisible by every LR factor.
@@ -54,6 +73,42 @@ class SynthConfig:
             this fraction of the lesion-free magnitude (0.5: half-contrast boundary).
         phase_filter_sigma: in-plane Gaussian width (mm) of the homodyne high-pass phase filter.
         swi_power: number of phase-mask multiplications of SWI.
+        contrast_mode: ``"literature"`` (the tabulated tissue values with ``tissue_jitter``) or ``"random"``
+            (each tissue's proton density and R2* and each brain tissue's susceptibility also multiplied by a
+            factor drawn log-uniformly in the ranges below, contrasts no scanner makes included).
+        pd_factor_range: range of the proton-density factors of ``"random"`` contrast (dimensionless).
+        r2star_factor_range: range of the R2* factors of ``"random"`` contrast (dimensionless).
+        susceptibility_factor_range: range of the brain-tissue susceptibility factors of ``"random"`` contrast.
+        contrast_independent: draw the ``"random"`` factors independently per tissue (grey matter, white matter
+            and CSF can swap order); false: one factor per quantity for all tissues (the order is kept).
+        cmb_tiny_fraction: probability that a CMB is tiny, at the limit of visibility (sizes below).
+        cmb_tiny_diameter_range: target visible diameter of tiny CMBs, mm (drawn log-uniformly).
+        cmb_tiny_susceptibility_range: susceptibility of tiny CMBs relative to the tissue, ppm.
+        cmb_juxtacortical_fraction: probability that a CMB is juxtacortical: centred in cortical grey matter
+            at a depth in ``cmb_juxtacortical_depth_range`` under the brain surface.
+        cmb_juxtacortical_depth_range: distance of juxtacortical CMB centres from the brain surface, mm.
+        cmb_posterior_fossa_fraction: probability that a CMB lies in the posterior fossa (cerebellum, cortex
+            included, and brainstem, midbrain included), at least 1.5 mm under the surface.
+        cmb_cluster_probability: probability that a CMB seeds a cluster of further CMBs around it.
+        cmb_cluster_members_range: number of further CMBs of a cluster (inclusive).
+        cmb_cluster_radius: largest distance of a cluster's CMB centres from the seed CMB's centre, mm.
+        cmb_cluster_diameter_range: target visible diameter of the further CMBs of a cluster, mm.
+        cmb_cluster_gap: gap kept between the expected visible extents of lesions near a cluster, mm (the
+            smaller separation of clusters; a CMB whose label would still merge with another's is removed).
+        thin_vein_count_range: number of sub-voxel veins running along the slice axis (dots on thick slices).
+        thin_vein_radius_range: radius of the sub-voxel veins, mm.
+        thin_vein_length_range: length of the sub-voxel veins, mm.
+        thin_vein_tilt_degrees: largest angle between a sub-voxel vein and the slice axis, degrees.
+        flow_void_count_range: number of large-vessel segments (circle of Willis, basilar and vertebral
+            arteries, transverse and sigmoid sinuses) with a flow void (no signal).
+        flow_void_radius_range: radius of the flow-void tubes, mm.
+        sulcal_cleft_count_range: number of thin sulcal CSF clefts cut into the cortex (partial volume).
+        sulcal_cleft_width_range: thickness of the clefts, mm.
+        sulcal_cleft_length_range: extent of the clefts along the surface normal and along the surface, mm.
+        air_pocket_count_range: number of extra air pockets next to the paranasal sinuses and mastoid cells.
+        air_pocket_diameter_range: diameter of the air pockets, mm.
+        air_susceptibility_scale_range: factor on the air-tissue susceptibility difference of the air spaces
+            inside the head (sinuses, mastoid cells, pockets), which scales their background field.
     """
 
     shape: tuple[int, int, int] = (192, 224, 176)
@@ -84,7 +139,69 @@ class SynthConfig:
     label_threshold: float = 0.5
     phase_filter_sigma: float = 4.0
     swi_power: int = 4
+    contrast_mode: str = "literature"
+    pd_factor_range: tuple[float, float] = (0.33, 3.0)
+    r2star_factor_range: tuple[float, float] = (0.25, 4.0)
+    susceptibility_factor_range: tuple[float, float] = (0.33, 3.0)
+    contrast_independent: bool = True
+    cmb_tiny_fraction: float = 0.0
+    cmb_tiny_diameter_range: tuple[float, float] = (1.0, 2.0)
+    cmb_tiny_susceptibility_range: tuple[float, float] = (0.05, 0.3)
+    cmb_juxtacortical_fraction: float = 0.0
+    cmb_juxtacortical_depth_range: tuple[float, float] = (1.0, 3.0)
+    cmb_posterior_fossa_fraction: float = 0.0
+    cmb_cluster_probability: float = 0.0
+    cmb_cluster_members_range: tuple[int, int] = (1, 3)
+    cmb_cluster_radius: float = 8.0
+    cmb_cluster_diameter_range: tuple[float, float] = (1.5, 4.0)
+    cmb_cluster_gap: float = 2.0
+    thin_vein_count_range: tuple[int, int] = (0, 0)
+    thin_vein_radius_range: tuple[float, float] = (0.2, 0.5)
+    thin_vein_length_range: tuple[float, float] = (4.0, 16.0)
+    thin_vein_tilt_degrees: float = 20.0
+    flow_void_count_range: tuple[int, int] = (0, 0)
+    flow_void_radius_range: tuple[float, float] = (0.8, 2.0)
+    sulcal_cleft_count_range: tuple[int, int] = (0, 0)
+    sulcal_cleft_width_range: tuple[float, float] = (0.3, 1.5)
+    sulcal_cleft_length_range: tuple[float, float] = (4.0, 12.0)
+    air_pocket_count_range: tuple[int, int] = (0, 0)
+    air_pocket_diameter_range: tuple[float, float] = (5.0, 20.0)
+    air_susceptibility_scale_range: tuple[float, float] = (1.0, 1.0)
     locations: tuple[str, ...] = field(default=LOCATIONS, init=False)
+
+    @classmethod
+    def randomised(cls, **overrides) -> SynthConfig:
+        """The broad preset: every randomisation of the physics switched on with wide ranges (:data:`RANDOMISED`).
+
+        Args:
+            **overrides: fields to set differently from the preset.
+
+        Returns:
+            The configuration.
+
+        Raises:
+            TypeError: if an override is not a field of :class:`SynthConfig`.
+            ValueError: if a value is invalid (the message names the field).
+        """
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(f"SynthConfig.randomised: unknown fields {unknown}; expected fields of SynthConfig")
+        return cls(**{**RANDOMISED, **overrides})
+
+    @property
+    def physics_randomised(self) -> dict[str, bool]:
+        """Which randomisations of the physics are switched on, by feature name."""
+        return {
+            "contrast": self.contrast_mode == "random",
+            "tiny": self.cmb_tiny_fraction > 0,
+            "location": self.cmb_juxtacortical_fraction > 0 or self.cmb_posterior_fossa_fraction > 0,
+            "cluster": self.cmb_cluster_probability > 0,
+            "thin_vein": self.thin_vein_count_range[1] > 0,
+            "flow_void": self.flow_void_count_range[1] > 0,
+            "sulcal_cleft": self.sulcal_cleft_count_range[1] > 0,
+            "air": self.air_pocket_count_range[1] > 0 or tuple(self.air_susceptibility_scale_range) != (1.0, 1.0),
+        }
 
     def __post_init__(self) -> None:
         if len(self.shape) != 3 or any(int(n) < 16 for n in self.shape):
@@ -141,3 +258,79 @@ class SynthConfig:
             raise ValueError(f"SynthConfig.supersample must be a positive integer, got {self.supersample}")
         if not 0 < self.label_threshold < 1:
             raise ValueError(f"SynthConfig.label_threshold must be in (0, 1), got {self.label_threshold}")
+        self._check_randomised_physics()
+
+    def _check_randomised_physics(self) -> None:
+        if self.contrast_mode not in CONTRAST_MODES:
+            raise ValueError(f"SynthConfig.contrast_mode must be one of {CONTRAST_MODES}, got {self.contrast_mode!r}")
+        for name in ("pd_factor_range", "r2star_factor_range", "susceptibility_factor_range"):
+            _check_range(name, getattr(self, name), 0.01, 100.0)
+        if not isinstance(self.contrast_independent, bool):
+            raise ValueError(f"SynthConfig.contrast_independent must be True or False, got {self.contrast_independent}")
+        for name in (
+            "cmb_tiny_fraction",
+            "cmb_juxtacortical_fraction",
+            "cmb_posterior_fossa_fraction",
+            "cmb_cluster_probability",
+        ):
+            _check_probability(name, getattr(self, name))
+        if self.cmb_juxtacortical_fraction + self.cmb_posterior_fossa_fraction > 1.0:
+            raise ValueError(
+                "SynthConfig.cmb_juxtacortical_fraction + cmb_posterior_fossa_fraction must be at most 1, got "
+                f"{self.cmb_juxtacortical_fraction} + {self.cmb_posterior_fossa_fraction}"
+            )
+        _check_range("cmb_tiny_diameter_range", self.cmb_tiny_diameter_range, 0.5, 4.0)
+        _check_range("cmb_tiny_susceptibility_range", self.cmb_tiny_susceptibility_range, 0.01, 20.0)
+        _check_range("cmb_juxtacortical_depth_range", self.cmb_juxtacortical_depth_range, 0.0, 6.0)
+        _check_range("cmb_cluster_diameter_range", self.cmb_cluster_diameter_range, 0.5, 12.0)
+        if not 0 < self.cmb_cluster_radius <= 30.0:
+            raise ValueError(f"SynthConfig.cmb_cluster_radius must be in (0, 30] mm, got {self.cmb_cluster_radius}")
+        if not 0 <= self.cmb_cluster_gap <= 10.0:
+            raise ValueError(f"SynthConfig.cmb_cluster_gap must be in [0, 10] mm, got {self.cmb_cluster_gap}")
+        for name in (
+            "cmb_cluster_members_range",
+            "thin_vein_count_range",
+            "flow_void_count_range",
+            "sulcal_cleft_count_range",
+            "air_pocket_count_range",
+        ):
+            _check_count_range(name, getattr(self, name))
+        if self.cmb_cluster_members_range[0] < 1:
+            raise ValueError(
+                f"SynthConfig.cmb_cluster_members_range must start at 1 or more, got {self.cmb_cluster_members_range}"
+            )
+        _check_range("thin_vein_radius_range", self.thin_vein_radius_range, 0.05, 1.0)
+        _check_range("thin_vein_length_range", self.thin_vein_length_range, 1.0, 60.0)
+        if not 0 <= self.thin_vein_tilt_degrees <= 90:
+            raise ValueError(
+                f"SynthConfig.thin_vein_tilt_degrees must be in [0, 90] degrees, got {self.thin_vein_tilt_degrees}"
+            )
+        _check_range("flow_void_radius_range", self.flow_void_radius_range, 0.3, 5.0)
+        _check_range("sulcal_cleft_width_range", self.sulcal_cleft_width_range, 0.05, 4.0)
+        _check_range("sulcal_cleft_length_range", self.sulcal_cleft_length_range, 1.0, 40.0)
+        _check_range("air_pocket_diameter_range", self.air_pocket_diameter_range, 1.0, 40.0)
+        _check_range("air_susceptibility_scale_range", self.air_susceptibility_scale_range, 0.1, 10.0)
+
+
+#: Field values of :meth:`SynthConfig.randomised`, the broad training distribution (the rest keep their defaults).
+RANDOMISED: dict[str, object] = {
+    "echo_time_range": (0.010, 0.040),
+    "snr_range": (10.0, 60.0),
+    "field_strengths": (1.5, 3.0),
+    "cmb_visible_diameter_range": (2.0, 10.0),
+    "cmb_susceptibility_range": (0.2, 1.6),
+    "contrast_mode": "random",
+    "pd_factor_range": (0.33, 3.0),
+    "r2star_factor_range": (0.25, 4.0),
+    "susceptibility_factor_range": (0.33, 3.0),
+    "contrast_independent": True,
+    "cmb_tiny_fraction": 0.25,
+    "cmb_juxtacortical_fraction": 0.2,
+    "cmb_posterior_fossa_fraction": 0.1,
+    "cmb_cluster_probability": 0.15,
+    "thin_vein_count_range": (20, 60),
+    "flow_void_count_range": (1, 6),
+    "sulcal_cleft_count_range": (10, 40),
+    "air_pocket_count_range": (0, 4),
+    "air_susceptibility_scale_range": (1.0, 3.0),
+}

@@ -22,6 +22,7 @@ __all__ = [
     "Lesion",
     "draw_cmb_count",
     "source_radius",
+    "draw_cmb",
     "draw_cmbs",
     "draw_calcifications",
     "lesion_signal_patch",
@@ -39,7 +40,8 @@ class Lesion:
 
     Attributes:
         kind: ``"cmb"`` or ``"calcification"``.
-        location: anatomical class (lobar, deep, infratentorial, basal_ganglia, choroid_plexus).
+        location: anatomical class (lobar, deep, infratentorial, juxtacortical, posterior_fossa, basal_ganglia,
+            choroid_plexus).
         susceptibility: Δχ relative to the surrounding tissue, ppm.
         axes: ellipsoid semi-axes in mm.
         rotation: 3×3 rotation of the ellipsoid axes (world frame).
@@ -124,6 +126,40 @@ def _ellipsoid_axes(radius: float, aspect_range: tuple[float, float], rng: np.ra
     return tuple(float(a) for a in rng.permutation(axes))
 
 
+def draw_cmb(
+    rng: np.random.Generator,
+    location: str,
+    susceptibility_range: tuple[float, float],
+    diameter_range: tuple[float, float],
+    aspect_range: tuple[float, float],
+    b0: float,
+    echo_time: float,
+    spacing: float,
+) -> Lesion:
+    """Draws one unplaced CMB: susceptibility (uniform), target visible diameter (log-uniform), shape, orientation.
+
+    Args:
+        rng: random generator.
+        location: anatomical class of the lesion.
+        susceptibility_range: Δχ range in ppm.
+        diameter_range: target visible diameter range in mm; the source size is solved by :func:`source_radius`.
+        aspect_range: ratio of the longest to the shortest ellipsoid axis.
+        b0: field strength, tesla.
+        echo_time: TE, seconds.
+        spacing: HR voxel size in mm.
+
+    Returns:
+        The lesion, without a centre.
+    """
+    chi = rng.uniform(*susceptibility_range)
+    low, high = diameter_range
+    diameter = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    radius = source_radius(diameter, chi, b0, echo_time, spacing)
+    axes = _ellipsoid_axes(radius, aspect_range, rng)
+    rotation = Rotation.random(random_state=rng).as_matrix()
+    return Lesion("cmb", location, float(chi), axes, rotation, target_diameter=diameter)
+
+
 def draw_cmbs(rng: np.random.Generator, config, b0: float, echo_time: float) -> list[Lesion]:
     """Draws the CMBs of one subject (count, location class, susceptibility, shape); positions come later.
 
@@ -141,13 +177,12 @@ def draw_cmbs(rng: np.random.Generator, config, b0: float, echo_time: float) -> 
     lesions = []
     for _ in range(count):
         location = config.locations[rng.choice(3, p=weights / weights.sum())]
-        chi = rng.uniform(*config.cmb_susceptibility_range)
-        low, high = config.cmb_visible_diameter_range
-        diameter = float(np.exp(rng.uniform(np.log(low), np.log(high))))
-        radius = source_radius(diameter, chi, b0, echo_time, config.spacing)
-        axes = _ellipsoid_axes(radius, config.cmb_aspect_range, rng)
-        rotation = Rotation.random(random_state=rng).as_matrix()
-        lesions.append(Lesion("cmb", location, float(chi), axes, rotation, target_diameter=diameter))
+        lesions.append(
+            draw_cmb(
+                rng, location, config.cmb_susceptibility_range, config.cmb_visible_diameter_range,
+                config.cmb_aspect_range, b0, echo_time, config.spacing,
+            )
+        )  # fmt: skip
     return lesions
 
 

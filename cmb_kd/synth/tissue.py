@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Tissue", "TISSUES", "tissue_properties"]
+__all__ = ["Tissue", "TISSUES", "FLOW_VOID", "tissue_properties"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ TISSUES: dict[str, Tissue] = {
         Tissue("calcification", 0.30, 60.0, 100.0, 0.0),  # susceptibility drawn per lesion
     )
 }
+#: Fast-flowing blood whose spins leave the slice before the echo (a flow void): no signal, about the
+#: susceptibility of oxygenated (arterial) blood, i.e. of water. Not part of :data:`TISSUES`.
+FLOW_VOID = Tissue("flow_void", 0.0, 10.0, 10.0, 0.0)
 
 
 def tissue_properties(b0: float, rng: np.random.Generator | None = None, jitter: float = 0.0) -> dict[str, Tissue]:

@@ -1,18 +1,50 @@
-"""Veins, the commonest CMB mimic: sulcal (cortical) veins, medullary veins and the superior sagittal sinus.
+"""Vessels, the commonest CMB mimics: veins (sulcal, medullary, superior sagittal sinus, sub-voxel) and flow voids.
 
-Each vein is a tube around a smooth random path, rasterised as a sub-voxel volume fraction
-(3×3×3 samples per voxel), so thin veins have the partial volume a real acquisition gives them.
+Each vessel is a tube around a smooth random path, rasterised as a sub-voxel volume fraction
+(3×3×3 samples per voxel; sub-voxel veins, straight segments, 128 low-discrepancy samples), so thin
+vessels have the partial volume a real acquisition gives them. Sub-voxel veins run close to the slice
+axis, so a thick slice shows them as dots; flow voids are segments of the large arteries and sinuses
+whose fast flow leaves no signal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-__all__ = ["Vein", "rasterise_tube", "draw_veins"]
+__all__ = [
+    "Vein",
+    "FLOW_VOID_PATHS",
+    "tube_fraction",
+    "segment_fraction",
+    "rasterise_tube",
+    "draw_veins",
+    "draw_thin_veins",
+    "draw_flow_voids",
+]
+
+#: Centrelines (MNI mm, a few control points each) of the large vessels where flow voids appear: the circle
+#: of Willis and its feeding arteries, and the transverse and sigmoid sinuses; "_l"/"_r" are the two sides.
+FLOW_VOID_PATHS: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "basilar": ((0.0, -26.0, -50.0), (0.0, -21.0, -34.0), (0.0, -16.0, -18.0)),
+    **{
+        f"{name}_{side}": tuple((sign * x, y, z) for x, y, z in points)
+        for side, sign in (("l", -1.0), ("r", 1.0))
+        for name, points in {
+            "internal_carotid": ((18.0, 2.0, -34.0), (16.0, 4.0, -24.0), (14.0, 2.0, -14.0)),
+            "middle_cerebral": ((14.0, 2.0, -14.0), (28.0, 4.0, -12.0), (40.0, 4.0, -6.0)),
+            "anterior_cerebral": ((14.0, 2.0, -14.0), (4.0, 12.0, -10.0), (3.0, 22.0, 0.0), (3.0, 32.0, 14.0)),
+            "posterior_cerebral": ((0.5, -16.0, -18.0), (10.0, -18.0, -14.0), (19.0, -30.0, -9.0), (25.0, -46.0, -4.0)),
+            "vertebral": ((10.0, -42.0, -62.0), (4.0, -33.0, -54.0), (0.5, -26.0, -50.0)),
+            "transverse_sinus": ((2.0, -99.0, -6.0), (28.0, -95.0, -12.0), (48.0, -76.0, -20.0), (56.0, -56.0, -28.0)),
+            "sigmoid_sinus": ((56.0, -56.0, -28.0), (54.0, -42.0, -38.0), (44.0, -32.0, -50.0)),
+        }.items()
+    },
+}
 
 
 @dataclass
@@ -24,7 +56,117 @@ class Vein:
     radius: float
 
 
-def rasterise_tube(points: np.ndarray, radius: float, shape: tuple[int, int, int], spacing: float, out: np.ndarray):
+def tube_fraction(
+    points: np.ndarray, radius: float, shape: tuple[int, int, int], spacing: float, samples: int = 3
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Volume fraction of a tube of ``radius`` (mm) around a path, in the voxels it touches.
+
+    Args:
+        points: path in voxel coordinates, (N, 3), densely sampled (spacing below the radius).
+        radius: tube radius in mm.
+        shape: grid shape.
+        spacing: isotropic voxel size in mm.
+        samples: sample points per voxel and axis.
+
+    Returns:
+        ``(index, fraction)``: the voxel indices (a tuple of three integer arrays) and their float32 fractions.
+    """
+    r = radius / spacing
+    empty = tuple(np.zeros(0, int) for _ in range(3)), np.zeros(0, np.float32)
+    lo = np.maximum(np.floor(points.min(axis=0) - r - 1).astype(int), 0)
+    hi = np.minimum(np.ceil(points.max(axis=0) + r + 2).astype(int), shape)
+    if np.any(hi <= lo):
+        return empty
+    tree = cKDTree(points)
+    box = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
+    box = box.reshape(-1, 3).astype(np.float32)
+    near, _ = tree.query(box, distance_upper_bound=r + 0.9)
+    box = box[np.isfinite(near)]
+    if box.size == 0:
+        return empty
+    axis = (np.arange(samples) - (samples - 1) / 2.0) / samples
+    offsets = np.stack(np.meshgrid(*[axis] * 3, indexing="ij"), -1).reshape(-1, 3)
+    sample_points = (box[:, None, :] + offsets[None]).reshape(-1, 3)
+    dist, _ = tree.query(sample_points)
+    fraction = (dist.reshape(len(box), samples**3) <= r).mean(axis=1).astype(np.float32)
+    return tuple(box.astype(int).T), fraction
+
+
+def _radical_inverse(index: np.ndarray, base: int) -> np.ndarray:
+    out = np.zeros(len(index))
+    scale = 1.0 / base
+    index = index.copy()
+    while np.any(index > 0):
+        out += (index % base) * scale
+        index //= base
+        scale /= base
+    return out
+
+
+#: Irrational multipliers (square roots of primes) of the per-voxel Weyl shift of the sample points.
+_WEYL = np.sqrt(np.array([[2.0, 3.0, 5.0], [7.0, 11.0, 13.0], [17.0, 19.0, 23.0]]))
+
+
+def _halton(n: int) -> np.ndarray:
+    """First ``n`` points of the 3D Halton sequence (bases 2, 3, 5) in [0, 1)³, skipping the origin."""
+    index = np.arange(1, n + 1)
+    return np.stack([_radical_inverse(index, base) for base in (2, 3, 5)], axis=1)
+
+
+def _segment_distance(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    direction = end - start
+    t = np.clip(((points - start) @ direction) / max(float(direction @ direction), 1e-12), 0.0, 1.0)
+    return np.linalg.norm(points - (start + t[:, None] * direction), axis=1)
+
+
+def segment_fraction(
+    start: np.ndarray,
+    end: np.ndarray,
+    radius: float,
+    shape: tuple[int, int, int],
+    spacing: float,
+    samples: int = 128,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Volume fraction of a straight tube (capsule) of ``radius`` mm between two points, in the voxels it touches.
+
+    Each voxel is sampled at ``samples`` points of a Halton sequence, whose projections onto the image
+    plane are all distinct, shifted modulo 1 by an offset of its own, so a tube much thinner than a voxel
+    and parallel to an axis still gets its partial volume (a regular grid would see it through a few
+    rows of samples only).
+
+    Args:
+        start, end: end points in voxel coordinates, (3,).
+        radius: tube radius in mm.
+        shape: grid shape.
+        spacing: isotropic voxel size in mm.
+        samples: sample points per voxel.
+
+    Returns:
+        ``(index, fraction)``: the voxel indices (a tuple of three integer arrays) and their float32 fractions.
+    """
+    start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
+    r = radius / spacing
+    lo = np.maximum(np.floor(np.minimum(start, end) - r - 1).astype(int), 0)
+    hi = np.minimum(np.ceil(np.maximum(start, end) + r + 2).astype(int), shape)
+    empty = tuple(np.zeros(0, int) for _ in range(3)), np.zeros(0, np.float32)
+    if np.any(hi <= lo):
+        return empty
+    voxels = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
+    voxels = voxels.reshape(-1, 3)
+    voxels = voxels[_segment_distance(voxels.astype(np.float64), start, end) <= r + 0.5 * np.sqrt(3.0)]
+    if len(voxels) == 0:
+        return empty
+    # each voxel shifts the sequence (modulo 1) by its own Weyl offset, so that sampling errors do not repeat
+    # along a tube that runs parallel to an axis
+    shift = np.mod(voxels @ _WEYL, 1.0)
+    points = (voxels[:, None, :] + np.mod(_halton(samples)[None] + shift[:, None, :], 1.0) - 0.5).reshape(-1, 3)
+    inside = (_segment_distance(points, start, end) <= r).reshape(len(voxels), samples)
+    return tuple(voxels.T), inside.mean(axis=1).astype(np.float32)
+
+
+def rasterise_tube(
+    points: np.ndarray, radius: float, shape: tuple[int, int, int], spacing: float, out: np.ndarray, samples: int = 3
+) -> None:
     """Adds the volume fraction of a tube of ``radius`` (mm) around a path into ``out`` (clipped at 1).
 
     Args:
@@ -33,25 +175,11 @@ def rasterise_tube(points: np.ndarray, radius: float, shape: tuple[int, int, int
         shape: grid shape.
         spacing: isotropic voxel size in mm.
         out: float32 array of ``shape`` updated in place with the maximum of its value and the fraction.
+        samples: sample points per voxel and axis (see :func:`tube_fraction`).
     """
-    r = radius / spacing
-    lo = np.maximum(np.floor(points.min(axis=0) - r - 1).astype(int), 0)
-    hi = np.minimum(np.ceil(points.max(axis=0) + r + 2).astype(int), shape)
-    if np.any(hi <= lo):
-        return
-    tree = cKDTree(points)
-    box = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
-    box = box.reshape(-1, 3).astype(np.float32)
-    near, _ = tree.query(box, distance_upper_bound=r + 0.9)
-    box = box[np.isfinite(near)]
-    if box.size == 0:
-        return
-    offsets = (np.stack(np.meshgrid(*[np.arange(3)] * 3, indexing="ij"), -1).reshape(-1, 3) - 1.0) / 3.0
-    samples = (box[:, None, :] + offsets[None]).reshape(-1, 3)
-    dist, _ = tree.query(samples)
-    fraction = (dist.reshape(len(box), 27) <= r).mean(axis=1).astype(np.float32)
-    idx = tuple(box.astype(int).T)
-    out[idx] = np.maximum(out[idx], fraction)
+    idx, fraction = tube_fraction(points, radius, shape, spacing, samples)
+    if fraction.size:
+        out[idx] = np.maximum(out[idx], fraction)
 
 
 def _sample(volume: np.ndarray, point: np.ndarray) -> float:
@@ -170,3 +298,109 @@ def draw_veins(
     for vein in veins:
         rasterise_tube(vein.points, vein.radius, shape, spacing, fraction)
     return fraction, veins
+
+
+def _far_from(points_mm: np.ndarray, keep_away: Sequence[tuple[np.ndarray, float]]) -> bool:
+    return all(np.min(np.linalg.norm(points_mm - centre, axis=1)) >= distance for centre, distance in keep_away)
+
+
+def draw_thin_veins(
+    allowed: np.ndarray,
+    spacing: float,
+    rng: np.random.Generator,
+    count: int,
+    radius_range: tuple[float, float],
+    length_range: tuple[float, float],
+    tilt_degrees: float,
+    keep_away: Sequence[tuple[np.ndarray, float]] = (),
+    tries: int = 20,
+) -> list[Vein]:
+    """Draws straight sub-voxel veins that run close to the slice axis (the scanner z axis, B0).
+
+    On thick slices a vein crossing the slice direction is a dark dot, the mimic of a small CMB.
+    Each vein's centre is a random voxel of ``allowed``; its direction is tilted from the slice axis
+    by an angle uniform in ``[0, tilt_degrees]`` about a random azimuth.
+
+    Args:
+        allowed: boolean mask (X, Y, Z) of the voxels a vein may be centred in.
+        spacing: isotropic voxel size in mm.
+        rng: random generator.
+        count: number of veins.
+        radius_range: radius range in mm.
+        length_range: length range in mm.
+        tilt_degrees: largest angle to the slice axis, degrees.
+        keep_away: ``(centre_voxel, distance_mm)`` pairs that no point of a vein may come nearer than.
+        tries: draws per vein before it is dropped.
+
+    Returns:
+        The veins (kind ``"thin"``); their paths are sampled densely enough for :func:`tube_fraction`.
+    """
+    pool = np.argwhere(allowed)
+    shape = np.array(allowed.shape)
+    veins: list[Vein] = []
+    if len(pool) == 0:
+        return veins
+    away = [(np.asarray(c, dtype=np.float64) * spacing, float(d)) for c, d in keep_away]
+    for _ in range(count):
+        radius = float(rng.uniform(*radius_range))
+        length = float(rng.uniform(*length_range))
+        tilt, azimuth = np.deg2rad(rng.uniform(0.0, tilt_degrees)), rng.uniform(0.0, 2.0 * np.pi)
+        direction = np.array([np.sin(tilt) * np.cos(azimuth), np.sin(tilt) * np.sin(azimuth), np.cos(tilt)])
+        step = min(0.5, radius / 2.0) / spacing
+        offsets = np.arange(-length / 2.0, length / 2.0 + 1e-9, step * spacing) / spacing
+        for _ in range(tries):
+            centre = pool[rng.integers(len(pool))] + rng.uniform(-0.5, 0.5, 3)
+            path = centre + offsets[:, None] * direction
+            if np.any(path < 1) or np.any(path > shape - 2):
+                continue
+            if _far_from(path * spacing, away):
+                veins.append(Vein("thin", path, radius))
+                break
+    return veins
+
+
+def draw_flow_voids(
+    to_grid: Callable[[np.ndarray], np.ndarray],
+    shape: tuple[int, int, int],
+    spacing: float,
+    rng: np.random.Generator,
+    count: int,
+    radius_range: tuple[float, float],
+    jitter_mm: float = 1.5,
+) -> list[Vein]:
+    """Draws flow-void segments of the large vessels of :data:`FLOW_VOID_PATHS`.
+
+    ``count`` distinct segments are chosen at random; their control points are moved by Gaussian
+    jitter (``jitter_mm`` per axis), mapped into the subject grid by ``to_grid`` and joined by a
+    densely sampled polyline.
+
+    Args:
+        to_grid: maps (N, 3) template mm to (N, 3) voxel coordinates of the subject grid.
+        shape: grid shape.
+        spacing: isotropic voxel size in mm.
+        rng: random generator.
+        count: number of segments (at most the number of paths).
+        radius_range: tube radius range in mm.
+        jitter_mm: standard deviation of the control-point jitter in mm.
+
+    Returns:
+        The segments (``kind`` is the vessel name) that lie at least partly inside the grid.
+    """
+    names = list(FLOW_VOID_PATHS)
+    chosen = rng.choice(len(names), size=min(int(count), len(names)), replace=False)
+    veins: list[Vein] = []
+    for index in chosen:
+        name = names[int(index)]
+        control = np.array(FLOW_VOID_PATHS[name]) + jitter_mm * rng.standard_normal((len(FLOW_VOID_PATHS[name]), 3))
+        radius = float(rng.uniform(*radius_range))
+        control = to_grid(control)
+        step = min(0.5, radius / 2.0) / spacing
+        pieces = []
+        for a, b in zip(control[:-1], control[1:], strict=True):
+            n = max(2, int(np.ceil(np.linalg.norm(b - a) / step)))
+            pieces.append(a + np.linspace(0.0, 1.0, n, endpoint=False)[:, None] * (b - a))
+        path = np.concatenate([*pieces, control[-1:]])
+        path = path[np.all((path > 0) & (path < np.array(shape) - 1), axis=1)]
+        if len(path) > 4:
+            veins.append(Vein(name, path, radius))
+    return veins

@@ -63,7 +63,7 @@ def write_subject(subject: SyntheticSubject, folder: Path, name: str) -> dict[st
     """Writes one subject's files into ``folder`` and returns its datalist entry (paths relative to the cohort).
 
     Files: ``NAME_T2S`` (HR magnitude), ``NAME_phase``, ``NAME_SWI``, ``NAME_CMB`` (label),
-    ``NAME_brainmask``, ``NAME_mimics`` (1 vein, 2 calcification, 3 susceptibility dropout), and for
+    ``NAME_brainmask``, ``NAME_mimics`` (values of :data:`~cmb_kd.synth.subject.MIMIC_LABELS`), and for
     each factor F the native thick-slice ``NAME_T2S_lr-xF``, ``NAME_SWI_lr-xF``, ``NAME_phase_lr-xF``,
     ``NAME_CMB_lr-xF``, ``NAME_brainmask_lr-xF``; plus ``NAME.json`` describing lesions, mimics and acquisition.
     """

@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 
-from cmb_kd.synth import SynthConfig
+from cmb_kd.synth import SynthConfig, thick_slices
 from cmb_kd.synth.labels import visible_extent
 from cmb_kd.synth.lesions import (
     Lesion,
     draw_calcifications,
+    draw_cmb,
     draw_cmb_count,
     draw_cmbs,
     lesion_signal_patch,
@@ -96,3 +97,30 @@ def test_drawn_lesion_parameters_follow_configuration():
     calcs = [c for _ in range(200) for c in draw_calcifications(rng, config)]
     assert all(c.susceptibility < 0 for c in calcs)
     assert {c.location for c in calcs} == {"basal_ganglia", "choroid_plexus"}
+
+
+@pytest.mark.parametrize("b0, te", [(1.5, 0.010), (3.0, 0.040)])
+def test_tiny_cmbs_darken_only_one_or_two_voxels_of_a_thick_slice(b0, te):
+    """CMBs at the limit of visibility (visible 1-2 mm, weak) darken one or two voxels of a 4 mm slice, and do."""
+    rng = np.random.default_rng(0)
+    config = SynthConfig.randomised()
+    for _ in range(3):
+        lesion = draw_cmb(
+            rng, "lobar", config.cmb_tiny_susceptibility_range, config.cmb_tiny_diameter_range, (1.0, 1.5), b0, te, 1.0
+        )
+        lesion.centre = np.array([19.6, 20.2, 17.9]) + rng.uniform(-0.5, 0.5, 3)
+        bg_pd, bg_r2s = np.full((N, N, N), 0.69, np.float32), np.full((N, N, N), 19.0, np.float32)
+        bg_field = np.zeros((N, N, N), np.float32)
+        box, with_lesion, without = lesion_signal_patch(
+            lesion, bg_pd, bg_r2s, bg_field, 0.4, 150.0 * b0 / 1.5, b0, te, 1.0, 8
+        )
+        signal = gre_signal(bg_pd, bg_r2s, bg_field, te)
+        clean = signal.copy()
+        clean[box] += with_lesion - without
+        ratio = np.abs(thick_slices(clean, 4)) / np.abs(thick_slices(signal, 4))
+        lbox = (box[0], box[1], slice(box[2].start // 4, -(-box[2].stop // 4)))
+        centre = np.array([lesion.centre[0], lesion.centre[1], (lesion.centre[2] - 1.5) / 4])
+        mask, _ = visible_extent(ratio, centre, lbox, 0.5)
+        assert 1 <= mask.sum() <= 2
+        assert ratio.min() < 0.95  # visible, just
+        assert (ratio < 0.9).sum() <= 6  # and only in a voxel or few

@@ -1,8 +1,12 @@
+import dataclasses
+import hashlib
+import json
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from cmb_kd.synth import MIMIC_LABELS, simulate_subject, thick_slices
+from cmb_kd.synth import MIMIC_LABELS, SynthConfig, simulate_subject, thick_slices
 
 pytestmark = pytest.mark.slow
 
@@ -92,3 +96,128 @@ def test_mimics_are_recorded_and_marked(small_subject):
     kinds = {m.get("kind") for m in s.mimics if m["type"] == "vein"}
     assert {"cortical", "medullary", "sagittal_sinus"} <= kinds
     assert not np.any((s.mimic_label > 0) & (s.cmb_label > 0) & (s.mimic_label == MIMIC_LABELS["calcification"]))
+
+
+# ---- default physics stays bit for bit the cohort it was; randomised physics ---------------------------------------
+
+#: sha1 of the magnitude, phase, CMB label, mimic label and x4 magnitude bytes of ``simulate_subject(SMALL, seed)``,
+#: recorded before the randomised physics existed: with its fields at their defaults the cohort must not move.
+DEFAULT_CHECKSUMS = {3: "364469678cc6f26803919c66c3237274be1ac57b", 11: "faefd97eb7c3318736c6217da07951a4d69049da"}
+#: The small grid with every randomisation on, more often than the preset, so one subject shows each feature.
+RANDOMISED = SynthConfig.randomised(
+    shape=(96, 112, 88), spacing=2.0, cmb_p_zero=0.0, cmb_count_mean=6.0, cmb_tiny_fraction=0.3,
+    cmb_juxtacortical_fraction=0.3, cmb_posterior_fossa_fraction=0.2, cmb_cluster_probability=0.4,
+    air_pocket_count_range=(1, 3),
+)  # fmt: skip
+
+
+def _checksum(subject) -> str:
+    digest = hashlib.sha1()
+    for array in (subject.magnitude, subject.phase, subject.cmb_label, subject.mimic_label, subject.lr["x4"].magnitude):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def randomised_subject():
+    return simulate_subject(RANDOMISED, seed=4)
+
+
+@pytest.mark.parametrize("seed", sorted(DEFAULT_CHECKSUMS))
+def test_default_physics_is_bit_identical_to_the_recorded_cohort(small_config, small_subject, seed):
+    subject = small_subject if seed == 11 else simulate_subject(small_config, seed=seed)
+    assert _checksum(subject) == DEFAULT_CHECKSUMS[seed]
+
+
+def test_sub_voxel_veins_are_dark_dots_on_thick_slices_and_shift_no_other_draw(small_config, small_subject):
+    config = dataclasses.replace(small_config, thin_vein_count_range=(25, 25))
+    s = simulate_subject(config, seed=11)
+    # the main stream is untouched: same lesions, labels, acquisition
+    np.testing.assert_array_equal(s.cmb_label, small_subject.cmb_label)
+    for key, lr in s.lr.items():
+        np.testing.assert_array_equal(lr.cmb_label, small_subject.lr[key].cmb_label)
+    assert [lesion.record() for lesion in s.lesions] == [lesion.record() for lesion in small_subject.lesions]
+    assert s.acquisition["deformation"] == small_subject.acquisition["deformation"]
+    changed = s.mimic_label != small_subject.mimic_label
+    assert np.all(s.mimic_label[changed] == MIMIC_LABELS["thin_vein"])
+    veins = [m for m in s.mimics if m["type"] == "thin_vein"]
+    assert len(veins) == 25 and all(m["tilt_degrees"] <= 20.0 and 0.2 <= m["radius_mm"] <= 0.5 for m in veins)
+    # each vein darkens the native x4 thick slices at its place: a dot
+    lr, before = s.lr["x4"], small_subject.lr["x4"]
+    ratio = np.abs(lr.clean) / np.maximum(np.abs(before.clean), 1e-6)
+    darkest = []
+    for vein in veins:
+        x, y, z = np.round(vein["centre_voxel"]).astype(int)
+        z //= 4
+        darkest.append(ratio[x - 2 : x + 3, y - 2 : y + 3, max(z - 1, 0) : z + 2].min())
+    assert max(darkest) < 0.995 and np.median(darkest) < 0.97 and min(darkest) < 0.92
+    assert (s.mimic_label == MIMIC_LABELS["thin_vein"]).sum() >= 25
+
+
+def test_randomised_labels_stay_one_uint8_component_per_cmb(randomised_subject):
+    s = randomised_subject
+    assert len(s.lesions) >= 5
+    assert s.cmb_label.dtype == np.uint8 and s.mimic_label.dtype == np.uint8
+    assert set(np.unique(s.mimic_label)) <= {0, *MIMIC_LABELS.values()}
+    assert ndimage.label(s.cmb_label, CONNECTIVITY)[1] == len(s.lesions)
+    for lr in s.lr.values():
+        assert lr.cmb_label.dtype == np.uint8
+        assert ndimage.label(lr.cmb_label, CONNECTIVITY)[1] == len(s.lesions)
+    json.dumps(s.record())  # the record stays JSON-serialisable
+    assert s.acquisition["contrast"]["mode"] == "random" and 1.0 <= s.acquisition["air_susceptibility_scale"] <= 3.0
+
+
+def test_juxtacortical_and_posterior_fossa_cmbs(randomised_subject):
+    s = randomised_subject
+    inside = ndimage.distance_transform_edt(s.brain_mask > 0, sampling=2.0)
+    juxtacortical = [lesion for lesion in s.lesions if lesion.location == "juxtacortical"]
+    fossa = [lesion for lesion in s.lesions if lesion.location == "posterior_fossa"]
+    assert juxtacortical and fossa
+    for lesion in juxtacortical:
+        assert 1.0 <= inside[tuple(np.round(lesion.centre).astype(int))] <= 3.0
+    for lesion in fossa:  # under the tentorium and behind the clivus (MNI-like mm, head pose within ±8°)
+        assert lesion.centre_mm[2] < 5.0 and lesion.centre_mm[1] < -5.0
+        assert inside[tuple(np.round(lesion.centre).astype(int))] >= 1.5
+
+
+def test_cluster_cmbs_lie_within_the_cluster_radius(randomised_subject):
+    s = randomised_subject
+    seeds = {lesion.extra["cluster"]: lesion for lesion in s.lesions if lesion.extra.get("cluster_seed")}
+    members = [lesion for lesion in s.lesions if "cluster" in lesion.extra and not lesion.extra.get("cluster_seed")]
+    assert members
+    for member in members:
+        seed = seeds[member.extra["cluster"]]
+        assert np.linalg.norm(member.centre_mm - seed.centre_mm) <= RANDOMISED.cmb_cluster_radius
+        assert RANDOMISED.cmb_cluster_diameter_range[0] <= member.target_diameter
+        assert member.target_diameter <= RANDOMISED.cmb_cluster_diameter_range[1]
+
+
+def test_tiny_cmbs_label_one_or_two_thick_slice_voxels(randomised_subject):
+    s = randomised_subject
+    tiny = [lesion for lesion in s.lesions if lesion.extra.get("tiny")]
+    assert tiny
+    lr = s.lr["x4"]
+    labels, _ = ndimage.label(lr.cmb_label, CONNECTIVITY)
+    ratio = np.abs(lr.clean) / np.maximum(np.abs(thick_slices(s.clean_without_lesions, 4)), 1e-6)
+    for lesion in tiny:
+        assert lesion.target_diameter <= 2.0 and lesion.susceptibility <= 0.3
+        x, y = np.round(lesion.centre[:2]).astype(int)
+        z = int(np.round((lesion.centre[2] - 1.5) / 4))
+        component = labels[x - 2 : x + 3, y - 2 : y + 3, max(z - 1, 0) : z + 2].max()
+        assert component > 0
+        voxels = labels == component
+        assert voxels.sum() <= 2
+        assert ratio[voxels].min() < 1.0  # it does darken the thick slice (by how much: test_lesions.py)
+
+
+def test_flow_voids_clefts_and_air_pockets_are_marked(randomised_subject):
+    s = randomised_subject
+    kinds = {m["type"] for m in s.mimics}
+    assert {"thin_vein", "flow_void", "sulcal_csf", "air_pocket"} <= kinds
+    for name in ("thin_vein", "flow_void", "sulcal_csf", "air_pocket"):
+        assert (s.mimic_label == MIMIC_LABELS[name]).any(), name
+    brain = np.median(np.abs(s.clean)[s.brain_mask > 0])
+    voids = s.mimic_label == MIMIC_LABELS["flow_void"]
+    assert np.median(np.abs(s.clean)[voids]) < 0.25 * brain  # no signal from flowing blood
+    pockets = s.mimic_label == MIMIC_LABELS["air_pocket"]
+    assert not np.any(pockets & (s.brain_mask > 0)) and np.median(np.abs(s.clean)[pockets]) < 0.1 * brain

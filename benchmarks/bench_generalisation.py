@@ -1,0 +1,334 @@
+"""Lesion detection on held-out domains that no step of training or threshold choice saw: the shift benchmark.
+
+Usage: python benchmarks/bench_generalisation.py [--data data/generalisation] [--subjects 20]
+[--method shipped=bundles/cmb_lr_mri_segmentation ...] [--domains NAME ...] [--grid full|small]
+[--validation-subjects 5] [--json docs/results/generalisation.json] [--workers 1]
+
+Each domain is a physics variant of the simulator (``PHYSICS``) rendered by a scanner preset
+(:data:`cmb_kd.synth.SCANNER_PRESETS`): skull-stripped with a zero background, a NaN background (VALDO), 0.8–0.9 mm
+in-plane with 4.5–5 mm slices and a gap, 1.5 T with a long TE against 3 T with a short TE, low SNR with a strong
+bias field, and an unseen tissue contrast. Its subjects come from a cohort seed of their own (``BENCH_SEED``), so
+they are none of the training, validation or test subjects of ``cmb-kd synth``; a domain's scans are written once
+under ``DATA/<domain>/sub-XXX/`` (``sub-XXX_T2S.nii.gz``, reference ``sub-XXX_CMB.nii.gz``) and reused.
+
+Methods: every ``--method NAME=BUNDLE`` runs :class:`~cmb_kd.inference.CMBDetector` from that bundle on the magnitude
+alone (no phase), as ``cmb-kd infer`` does; the classical baseline ``classical`` is stage 1 of the same pipeline
+(3D fast radial symmetry ∪ threshold + morphology, the candidates of ``CMBDetector.prepare`` on the same brain
+mask), every candidate at or above a score threshold counted as a detection. The baseline's threshold is chosen
+for the best F1 on validation scans rendered from the training scanner distribution (``ScannerConfig()``) with
+subjects of another seed (``VALIDATION_SEED``), never on a benchmark domain. Predictions are cached under
+``DATA/predictions/<method>/<domain>/``.
+
+Scores per domain and method, pooled over subjects: lesion TPR, PPV, F1 and false positives per scan, by overlap
+matching (a predicted component touching a reference lesion) and by 5 mm centroid matching (VALDO-style: also a
+component whose centroid lies within 5 mm of a lesion's), and the TPR of lesions below and above 2 mm equivalent
+diameter (centroid matching). Prints a Markdown table; ``--json`` writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from cmb_kd.metrics import LesionCounts, compute_lesion_counts, split_by_diameter
+from cmb_kd.synth import SCANNER_PRESETS, ScannerConfig, SynthConfig, draw_scanner, render_scan, simulate_subject
+from cmb_kd.synth.writer import subject_seed
+
+BENCH_SEED = 7_340_021
+"""Cohort seed of the benchmark subjects (``subject_seed(BENCH_SEED, i)``): no training cohort uses it."""
+VALIDATION_SEED = 7_340_022
+"""Cohort seed of the validation scans on which the classical baseline's threshold is chosen."""
+CENTROID_MM = 5.0
+"""Centroid distance of the VALDO-style matching, mm."""
+SMALL_MM = 2.0
+"""Equivalent diameter separating small from large lesions, mm."""
+BASELINE_THRESHOLDS = tuple(np.round(np.arange(1.0, 8.01, 0.25), 2))
+"""Candidate score thresholds tried for the classical baseline on the validation scans."""
+
+PHYSICS: dict[str, dict] = {
+    "base": {},
+    "1.5T_long_TE": {"field_strengths": (1.5,), "echo_time_range": (0.035, 0.040)},
+    "3T_short_TE": {"field_strengths": (3.0,), "echo_time_range": (0.010, 0.012)},
+    "unseen_contrast": {"tissue_jitter": 0.45},
+}
+"""Simulator settings (``SynthConfig`` fields) of each physics variant; ``base`` is the default simulator."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A held-out domain: a physics variant (key of :data:`PHYSICS`) rendered by a scanner preset."""
+
+    physics: str
+    scanner: str
+    description: str
+
+
+DOMAINS: dict[str, Domain] = {
+    "skull_stripped_zero": Domain("base", "skull_stripped_zero", "skull-stripped, zero background"),
+    "valdo_nan": Domain("base", "valdo_nan", "skull-stripped, NaN background (VALDO)"),
+    "thin_inplane_thick_gapped": Domain("base", "thin_inplane_thick_gapped", "0.8-0.9 mm in-plane, 4.5-5 mm + gap"),
+    "1.5T_long_TE": Domain("1.5T_long_TE", "default_like", "1.5 T, TE 35-40 ms"),
+    "3T_short_TE": Domain("3T_short_TE", "default_like", "3 T, TE 10-12 ms"),
+    "low_snr_strong_bias": Domain("base", "low_snr_strong_bias", "low SNR, strong bias field"),
+    "unseen_contrast": Domain("unseen_contrast", "default_like", "tissue contrast outside the literature jitter"),
+}
+
+GRIDS: dict[str, dict] = {
+    "full": {},
+    "small": {"shape": (96, 112, 88), "spacing": 2.0, "lr_factors": (4,)},
+}
+"""HR grids of the simulated subjects: the default 1 mm grid, or a 2 mm grid for a quick look (and the tests)."""
+
+
+def physics_config(physics: str, grid: str) -> SynthConfig:
+    """The simulator settings of a physics variant on a grid."""
+    return SynthConfig(**{**GRIDS[grid], **PHYSICS[physics]})
+
+
+def _save(array: np.ndarray, affine: np.ndarray, path: Path) -> None:
+    image = nib.Nifti1Image(array, affine)
+    image.set_sform(affine, code=1)
+    image.set_qform(affine, code=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial.nii.gz")
+    nib.save(image, partial)
+    os.replace(partial, path)
+
+
+def render_subject(physics: str, scanner: ScannerConfig, seed: int, grid: str, folder: Path, name: str) -> None:
+    """Simulate subject ``seed`` of a physics variant, render it with a scanner draw and write scan and reference."""
+    subject = simulate_subject(physics_config(physics, grid), seed=seed)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    scan = render_scan(subject, draw_scanner(scanner, rng), rng)
+    _save(scan.cmb_label.astype(np.uint8), scan.affine, folder / name / f"{name}_CMB.nii.gz")
+    _save(scan.image, scan.affine, folder / name / f"{name}_T2S.nii.gz")  # written last: it marks a complete subject
+
+
+def prepare_scans(
+    folder: Path, physics: str, scanner: ScannerConfig, cohort_seed: int, n: int, grid: str, workers: int
+) -> list[tuple[Path, Path]]:
+    """Write the ``n`` subjects of a domain that are not on disk yet; returns (scan, reference) paths."""
+    names = [f"sub-{i + 1:03d}" for i in range(n)]
+    missing = [(i, name) for i, name in enumerate(names) if not (folder / name / f"{name}_T2S.nii.gz").is_file()]
+    jobs = [(physics, scanner, subject_seed(cohort_seed, i), grid, folder, name) for i, name in missing]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(render_subject, *zip(*jobs)))
+    else:
+        for job in jobs:
+            render_subject(*job)
+    return [(folder / name / f"{name}_T2S.nii.gz", folder / name / f"{name}_CMB.nii.gz") for name in names]
+
+
+def _points_mask(candidates, shape: tuple[int, int, int], affine: np.ndarray, threshold: float) -> np.ndarray:
+    """One voxel per candidate at or above ``threshold``, on the input grid (candidates carry world mm)."""
+    mask = np.zeros(shape, np.uint8)
+    inverse = np.linalg.inv(affine)
+    for candidate in candidates:
+        if candidate.score >= threshold:
+            voxel = np.rint(inverse[:3, :3] @ np.asarray(candidate.mm) + inverse[:3, 3]).astype(int)
+            if all(0 <= v < n for v, n in zip(voxel, shape)):
+                mask[tuple(voxel)] = 1
+    return mask
+
+
+@dataclass
+class Tally:
+    """Pooled counts of one method on one domain."""
+
+    overlap: LesionCounts = LesionCounts()
+    centroid: LesionCounts = LesionCounts()
+    small: LesionCounts = LesionCounts()
+    large: LesionCounts = LesionCounts()
+    scans: int = 0
+    seconds: float = 0.0
+
+    def add(self, prediction: np.ndarray, reference: np.ndarray, affine: np.ndarray, seconds: float) -> None:
+        spacing = np.linalg.norm(affine[:3, :3], axis=0)
+        near = {"spacing": spacing, "max_distance_mm": CENTROID_MM}
+        small, large = split_by_diameter(reference, spacing, SMALL_MM)
+        self.overlap += compute_lesion_counts(prediction, reference)
+        self.centroid += compute_lesion_counts(prediction, reference, **near)
+        self.small += compute_lesion_counts(prediction, small, **near)
+        self.large += compute_lesion_counts(prediction, large, **near)
+        self.scans += 1
+        self.seconds += seconds
+
+    def row(self) -> dict[str, float | int]:
+        def pct(value: float) -> float:
+            return round(100.0 * value, 1) if not math.isnan(value) else math.nan
+
+        return {
+            "scans": self.scans,
+            "lesions": self.centroid.n_ref,
+            "f1_overlap": pct(self.overlap.f1),
+            "tpr_overlap": pct(self.overlap.tpr),
+            "ppv_overlap": pct(self.overlap.ppv),
+            "fp_per_scan_overlap": round(self.overlap.fp / max(self.scans, 1), 2),
+            "f1_centroid": pct(self.centroid.f1),
+            "tpr_centroid": pct(self.centroid.tpr),
+            "ppv_centroid": pct(self.centroid.ppv),
+            "fp_per_scan_centroid": round(self.centroid.fp / max(self.scans, 1), 2),
+            "lesions_small": self.small.n_ref,
+            "tpr_small": pct(self.small.tpr),
+            "lesions_large": self.large.n_ref,
+            "tpr_large": pct(self.large.tpr),
+            "seconds_per_scan": round(self.seconds / max(self.scans, 1), 1),
+        }
+
+
+def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    image = nib.load(path)
+    return np.nan_to_num(np.asarray(image.dataobj, dtype=np.float32), nan=0.0), image.affine
+
+
+def run_domain(
+    detectors: dict, pairs: list[tuple[Path, Path]], cache: Path, baseline_threshold: float
+) -> dict[str, Tally]:
+    """Every method on every scan of one domain (predictions cached under ``cache/<method>/``)."""
+    tallies = {name: Tally() for name in [*detectors, "classical"]}
+    baseline = next(iter(detectors))  # the classical baseline uses the stage 1 of the first method's pipeline
+    for scan, reference_path in pairs:
+        reference, affine = _load(reference_path)
+        prepared: dict[str, tuple[object, float]] = {}
+        for name in tallies:
+            out = cache / name / scan.name.replace("_T2S.nii.gz", "_cmb_mask.nii.gz")
+            timing = out.with_name(out.name.replace(".nii.gz", ".seconds.json"))
+            if out.is_file() and timing.is_file():
+                prediction = _load(out)[0]
+                seconds = json.loads(timing.read_text())["seconds"]
+            else:
+                source = baseline if name == "classical" else name
+                if source not in prepared:
+                    start = time.perf_counter()
+                    prepared[source] = (detectors[source].prepare(scan), time.perf_counter() - start)
+                scan_prepared, seconds = prepared[source]
+                start = time.perf_counter()
+                if name == "classical":
+                    prediction = _points_mask(scan_prepared.candidates, reference.shape, affine, baseline_threshold)
+                else:
+                    prediction = detectors[name].segment(scan_prepared).mask
+                seconds += time.perf_counter() - start
+                _save(prediction.astype(np.uint8), affine, out)
+                timing.write_text(json.dumps({"seconds": seconds}))
+            tallies[name].add(prediction, reference, affine, seconds)
+    return tallies
+
+
+def choose_baseline_threshold(detector, pairs: list[tuple[Path, Path]]) -> tuple[float, float]:
+    """The candidate score threshold of the best validation F1 (centroid matching), and that F1."""
+    counts = {t: LesionCounts() for t in BASELINE_THRESHOLDS}
+    for scan, reference_path in pairs:
+        reference, affine = _load(reference_path)
+        prepared = detector.prepare(scan)
+        spacing = np.linalg.norm(affine[:3, :3], axis=0)
+        for threshold in BASELINE_THRESHOLDS:
+            prediction = _points_mask(prepared.candidates, reference.shape, affine, threshold)
+            counts[threshold] += compute_lesion_counts(
+                prediction, reference, spacing=spacing, max_distance_mm=CENTROID_MM
+            )
+    f1 = {t: (c.f1 if not math.isnan(c.f1) else -1.0) for t, c in counts.items()}
+    best = max(f1, key=lambda t: (f1[t], t))
+    return float(best), float(f1[best])
+
+
+def format_table(results: dict[str, dict[str, dict]]) -> str:
+    """Markdown table: one row per domain and method."""
+    head = (
+        "| domain | method | scans | CMBs | F1 (5 mm) | TPR | PPV | FP/scan | F1 (overlap) | FP/scan (overlap) "
+        "| TPR < 2 mm (n) | TPR ≥ 2 mm (n) | s/scan |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: | ---: | ---: |"
+    )
+    lines = [head]
+    for domain, methods in results.items():
+        for method, r in methods.items():
+            lines.append(
+                f"| {domain} | {method} | {r['scans']} | {r['lesions']} | {r['f1_centroid']} | {r['tpr_centroid']} "
+                f"| {r['ppv_centroid']} | {r['fp_per_scan_centroid']} | {r['f1_overlap']} | "
+                f"{r['fp_per_scan_overlap']} | {r['tpr_small']} ({r['lesions_small']}) | {r['tpr_large']} "
+                f"({r['lesions_large']}) | {r['seconds_per_scan']} |"
+            )
+    return "\n".join(lines)
+
+
+def _method(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path or name == "classical":
+        raise argparse.ArgumentTypeError(f"expected NAME=BUNDLE_DIR (NAME not 'classical'), got {text!r}")
+    return name, Path(path)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data/generalisation"), help="folder of the domains")
+    parser.add_argument("--subjects", type=int, default=20, help="subjects per domain")
+    parser.add_argument("--validation-subjects", type=int, default=5, help="scans choosing the baseline threshold")
+    default_bundle = Path(__file__).resolve().parents[1] / "bundles" / "cmb_lr_mri_segmentation"
+    parser.add_argument(
+        "--method", type=_method, action="append", default=None, help=f"NAME=BUNDLE (default shipped={default_bundle})"
+    )
+    parser.add_argument("--domains", nargs="+", default=list(DOMAINS), choices=list(DOMAINS), help="domains to run")
+    parser.add_argument("--grid", choices=list(GRIDS), default="full", help="HR grid of the simulated subjects")
+    parser.add_argument("--workers", type=int, default=1, help="processes simulating subjects")
+    parser.add_argument("--allow-untrained", action="store_true", help="run bundles without weights (tests only)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
+    args = parser.parse_args(argv)
+
+    from cmb_kd.inference import CMBDetector
+
+    methods = dict(args.method or [("shipped", default_bundle)])
+    detectors = {
+        name: CMBDetector.from_bundle(path, "cpu", allow_untrained=args.allow_untrained)
+        for name, path in methods.items()
+    }
+    first = next(iter(detectors.values()))
+    grid_tag = "" if args.grid == "full" else f"-{args.grid}"
+    validation = prepare_scans(
+        args.data / f"validation{grid_tag}", "base", ScannerConfig(), VALIDATION_SEED,
+        args.validation_subjects, args.grid, args.workers,
+    )  # fmt: skip
+    threshold, validation_f1 = choose_baseline_threshold(first, validation)
+    results: dict[str, dict[str, dict]] = {}
+    for domain_name in args.domains:
+        domain = DOMAINS[domain_name]
+        folder = args.data / f"{domain_name}{grid_tag}"
+        pairs = prepare_scans(
+            folder, domain.physics, SCANNER_PRESETS[domain.scanner], BENCH_SEED, args.subjects, args.grid, args.workers
+        )
+        tallies = run_domain(detectors, pairs, args.data / "predictions" / f"{domain_name}{grid_tag}", threshold)
+        results[domain_name] = {name: tally.row() for name, tally in tallies.items()}
+        print(f"{domain_name}: done", flush=True)
+    table = format_table(results)
+    print(table)
+    print(
+        f"\nclassical baseline threshold {threshold} (validation F1 {100 * validation_f1:.1f} % on "
+        f"{len(validation)} scans); grid {args.grid}; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    record = {
+        "domains": {name: DOMAINS[name].description for name in args.domains},
+        "methods": {name: str(path) for name, path in methods.items()},
+        "subjects": args.subjects,
+        "grid": args.grid,
+        "baseline_threshold": threshold,
+        "baseline_validation_f1": validation_f1,
+        "results": results,
+    }
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record, indent=1, allow_nan=True))
+    return record
+
+
+if __name__ == "__main__":
+    main()
