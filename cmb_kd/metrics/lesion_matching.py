@@ -52,13 +52,18 @@ def _check_distance(max_distance_mm: float | None, spacing: Sequence[float] | No
             "spacing is required when max_distance_mm is set: give the voxel size in mm along (X, Y, Z), "
             "e.g. the column norms of the image affine."
         )
+    return check_spacing(spacing)
+
+
+def check_spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
+    """Three positive finite voxel sizes in mm, or a ValueError naming ``spacing``."""
     try:
         values = tuple(float(s) for s in spacing)
     except (TypeError, ValueError) as err:
         raise ValueError(f"spacing must be three positive numbers (mm along X, Y, Z), got {spacing!r}.") from err
     if len(values) != 3 or not all(math.isfinite(s) and s > 0 for s in values):
         raise ValueError(f"spacing must be three positive numbers (mm along X, Y, Z), got {spacing!r}.")
-    return values
+    return values  # type: ignore[return-value]
 
 
 def _centroids(labels: np.ndarray, n_labels: int, sizes: np.ndarray) -> np.ndarray:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.metrics.lesion_matching import _binarise, _check_connectivity
+from cmb_kd.metrics.lesion_matching import _binarise, _check_connectivity, check_spacing
 
 __all__ = ["equivalent_diameters", "split_by_diameter"]
-
-
-def _spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
-    try:
-        values = tuple(float(s) for s in spacing)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"spacing must be three positive numbers (mm along X, Y, Z), got {spacing!r}.") from err
-    if len(values) != 3 or not all(math.isfinite(s) and s > 0 for s in values):
-        raise ValueError(f"spacing must be three positive numbers (mm along X, Y, Z), got {spacing!r}.")
-    return values  # type: ignore[return-value]
 
 
 def equivalent_diameters(
@@ -46,7 +35,7 @@ def equivalent_diameters(
     binary = _binarise(mask, "mask")
     if binary.ndim != 3:
         raise ValueError(f"mask must be a 3D mask (X, Y, Z), got shape {tuple(binary.shape)}.")
-    voxel = float(np.prod(_spacing(spacing)))
+    voxel = float(np.prod(check_spacing(spacing)))
     labels, n = ndimage.label(binary, structure=ndimage.generate_binary_structure(3, rank))
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     return labels, (6.0 * sizes * voxel / np.pi) ** (1.0 / 3.0)
