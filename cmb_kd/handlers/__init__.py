@@ -7,7 +7,7 @@ from cmb_kd.handlers.loss_terms import LOSS_TERM_PREFIX, loss_terms
 from cmb_kd.handlers.prepare_low_resolution_batch import PrepareLowResolutionBatch
 from cmb_kd.handlers.progressive_resolution import CurriculumStage, ProgressiveResolutionHandler
 from cmb_kd.handlers.random_states import RandomStates
-from cmb_kd.handlers.rank_handlers import RANK_ZERO_ONLY, handlers_for_rank
+from cmb_kd.handlers.rank_handlers import RANK_ZERO_ONLY, end_process_group, handlers_for_rank
 
 __all__ = [
     "AtomicCheckpointSaver",
@@ -18,6 +18,7 @@ __all__ = [
     "ProgressiveResolutionHandler",
     "RANK_ZERO_ONLY",
     "RandomStates",
+    "end_process_group",
     "handlers_for_rank",
     "is_complete_checkpoint",
     "latest_checkpoint",

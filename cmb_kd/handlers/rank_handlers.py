@@ -1,4 +1,4 @@
-"""Select the handlers a process attaches in a distributed run: loggers and savers on rank 0 only."""
+"""The rank side of a distributed run: loggers and savers on rank 0 only, and an orderly end of the process group."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import torch.distributed as dist
 from monai.handlers import CheckpointSaver, StatsHandler, TensorBoardStatsHandler
 
-__all__ = ["RANK_ZERO_ONLY", "handlers_for_rank"]
+__all__ = ["RANK_ZERO_ONLY", "end_process_group", "handlers_for_rank"]
 
 RANK_ZERO_ONLY: tuple[type, ...] = (StatsHandler, TensorBoardStatsHandler, CheckpointSaver)
 
@@ -54,3 +54,21 @@ def handlers_for_rank(
     if rank == 0:
         return list(handlers)
     return [h for h in handlers if not isinstance(h, types)]
+
+
+def end_process_group() -> bool:
+    """Wait for every rank, then destroy the default process group; a no-op outside a distributed run.
+
+    Ranks leave training at different moments (rank 0 still writes the final model while the others are done). A
+    rank that tears its Gloo connections down while a peer is still working can abort in the backend's threads, so
+    every rank first meets the others at a barrier and only then destroys the group, while the interpreter is
+    still fully alive. This is the ``finalize`` step of ``multi_gpu_train.json``.
+
+    Returns:
+        ``True`` when a process group was ended, ``False`` when none was initialised.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    dist.barrier()
+    dist.destroy_process_group()
+    return True
