@@ -37,11 +37,16 @@ class PrepareLowResolutionBatch(PrepareBatch):
     batch takes the native scan of the current factor instead of the degraded one with probability
     ``native_prob``. A factor without a native key is always degraded.
 
-    Random draws: ``lr_transform`` (e.g. MONAI's ``RandGaussianNoise``) is seeded here, when the object is built,
-    from PyTorch's global generator, as MONAI's ``DataLoader`` seeds the dataset's transforms; so after
-    ``monai.utils.set_determinism(seed)`` two runs draw the same noise (``set_determinism`` alone does not reach a
-    transform's private generator). :meth:`set_random_state` seeds it explicitly. The native-scan choice draws from
-    PyTorch's global generator.
+    Random acquisitions: ``degrade`` may be a :class:`~cmb_kd.transforms.RandScannerDegrade`, which draws slice
+    profile, thickness, gap, in-plane resolution and noise per sample. Its magnitude noise needs the standardised
+    value of a raw zero of each sample: name the batch key that holds it (``zero_key``, recorded by
+    ``BrainStandardisationd(zero_key=...)``) and it is passed on as ``degrade(hr, zero_level)``.
+
+    Random draws: ``lr_transform`` (e.g. MONAI's ``RandGaussianNoise``) and a random ``degrade`` are seeded here,
+    when the object is built, from PyTorch's global generator, as MONAI's ``DataLoader`` seeds the dataset's
+    transforms; so after ``monai.utils.set_determinism(seed)`` two runs draw the same noise (``set_determinism``
+    alone does not reach a transform's private generator). :meth:`set_random_state` seeds them explicitly. The
+    native-scan choice draws from PyTorch's global generator.
 
     Args:
         degrade: the degradation; a :class:`~cmb_kd.transforms.DegradeResolution` or an int / per-axis factors
@@ -53,6 +58,7 @@ class PrepareLowResolutionBatch(PrepareBatch):
         native_keys: factor (an integer for the slice axis, or three per-axis integers; string keys of a JSON
             config are read as integers) to the batch key of the native scan at that factor.
         native_prob: probability that a sample takes its native scan when there is one for the current factor.
+        zero_key: batch key of the per-sample standardised zero passed to ``degrade`` (``None``: not passed).
 
     Raises:
         TypeError: ``degrade`` has no settable ``factor``, or ``lr_transform`` is not callable.
@@ -69,6 +75,7 @@ class PrepareLowResolutionBatch(PrepareBatch):
         lr_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         native_keys: Mapping[int | str | Sequence[int], str] | None = None,
         native_prob: float = 0.5,
+        zero_key: str | None = None,
     ) -> None:
         if isinstance(degrade, (int, Sequence)):
             degrade = DegradeResolution(degrade)
@@ -81,7 +88,8 @@ class PrepareLowResolutionBatch(PrepareBatch):
         self.label_key = None if label_key is None else str(label_key)
         self.hr_key = str(hr_key)
         self.lr_transform = lr_transform
-        if hasattr(lr_transform, "set_random_state"):
+        self.zero_key = None if zero_key is None else str(zero_key)
+        if hasattr(lr_transform, "set_random_state") or hasattr(degrade, "set_random_state"):
             self.set_random_state(seed=int(torch.empty((), dtype=torch.int64).random_().item()) % MAX_SEED)
         if not 0.0 <= float(native_prob) <= 1.0:
             raise ValueError(f"native_prob: expected a probability in [0, 1], got {native_prob!r}.")
@@ -94,9 +102,11 @@ class PrepareLowResolutionBatch(PrepareBatch):
     def set_random_state(
         self, seed: int | None = None, state: np.random.RandomState | None = None
     ) -> PrepareLowResolutionBatch:
-        """Seed ``lr_transform`` (when it has ``set_random_state``, as MONAI's random transforms do); returns self."""
-        if hasattr(self.lr_transform, "set_random_state"):
-            self.lr_transform.set_random_state(seed=seed, state=state)
+        """Seed ``lr_transform`` and ``degrade`` (those with ``set_random_state``, as MONAI's random transforms have);
+        a ``seed`` gives each its own stream. Returns self."""
+        for offset, member in enumerate((self.lr_transform, self.degrade)):
+            if hasattr(member, "set_random_state"):
+                member.set_random_state(seed=None if seed is None else (seed + offset) % MAX_SEED, state=state)
         return self
 
     @property
@@ -125,7 +135,15 @@ class PrepareLowResolutionBatch(PrepareBatch):
             raise KeyError(f"PrepareLowResolutionBatch: batch has no image key {self.image_key!r}; got {keys}.")
         hr = batchdata[self.image_key].to(device=device, non_blocking=non_blocking, **kwargs)
         batchdata[self.hr_key] = hr
-        lr = self._with_native(self.degrade(hr), batchdata, device, non_blocking, **kwargs)
+        if self.zero_key is None:
+            degraded = self.degrade(hr)
+        elif self.zero_key not in batchdata:
+            raise KeyError(
+                f"PrepareLowResolutionBatch: batch has no zero-level key {self.zero_key!r}; got {sorted(batchdata)}."
+            )
+        else:
+            degraded = self.degrade(hr, batchdata[self.zero_key])
+        lr = self._with_native(degraded, batchdata, device, non_blocking, **kwargs)
         if self.lr_transform is not None:
             lr = self.lr_transform(lr)
         label = None

@@ -1,4 +1,5 @@
-"""MONAI transforms of cmb_kd: skull stripping, LR generation, working grid, standardisation, candidate patches."""
+"""MONAI transforms of cmb_kd: skull stripping, LR generation, working grid, standardisation, candidate patches,
+random acquisitions and appearances."""
 
 from cmb_kd.transforms.augmentation import patch_augmentation
 from cmb_kd.transforms.brain_standardisation import (
@@ -10,7 +11,9 @@ from cmb_kd.transforms.candidate_crop import KINDS, RandCandidateCrop, RandCandi
 from cmb_kd.transforms.cubic import CUBIC_A, aligned_positions, cubic_kernel_weights, cubic_resample_axis, slab_average
 from cmb_kd.transforms.degrade import DegradeResolution, DegradeResolutiond, degrade_resolution
 from cmb_kd.transforms.input_grid import ResampleToInputGrid, ResampleToInputGridd
+from cmb_kd.transforms.rand_appearance import RandAppearanced
 from cmb_kd.transforms.rand_degrade import RandDegradeResolution, RandDegradeResolutiond
+from cmb_kd.transforms.rand_scanner_degrade import RandScannerDegrade
 from cmb_kd.transforms.skull_strip import SkullStrip, SkullStripd
 from cmb_kd.transforms.working_grid import (
     INPUT_GRID_AFFINE_KEY,
@@ -30,6 +33,8 @@ __all__ = [
     "degrade_resolution",
     "RandDegradeResolution",
     "RandDegradeResolutiond",
+    "RandScannerDegrade",
+    "RandAppearanced",
     "ResampleToWorkingGrid",
     "ResampleToWorkingGridd",
     "INPUT_GRID_AFFINE_KEY",

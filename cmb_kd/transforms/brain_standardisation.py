@@ -58,6 +58,16 @@ class BrainStandardisation:
             ValueError: for arrays of different shapes or an empty brain mask.
         """
         volume = np.asarray(image, dtype=np.float32)
+        centre, scale = self.statistics(volume, brain_mask)
+        return ((volume - np.float32(centre)) / np.float32(scale)).astype(np.float32, copy=False)
+
+    def statistics(self, image: Any, brain_mask: Any) -> tuple[float, float]:
+        """The centre and scale of :meth:`__call__`: ``(x - centre) / scale`` is the standardised scan.
+
+        Raises:
+            ValueError: for arrays of different shapes or an empty brain mask.
+        """
+        volume = np.asarray(image, dtype=np.float32)
         inside = np.asarray(brain_mask) != 0
         if volume.shape != inside.shape:
             raise ValueError(f"brain_mask: expected the image's shape {volume.shape}, got {inside.shape}")
@@ -74,7 +84,7 @@ class BrainStandardisation:
             scale = float(values.std())
         if scale < self.eps:
             scale = 1.0
-        return ((volume - np.float32(centre)) / np.float32(scale)).astype(np.float32, copy=False)
+        return centre, scale
 
 
 class BrainStandardisationd(MapTransform):
@@ -83,11 +93,17 @@ class BrainStandardisationd(MapTransform):
     Each image key ``(C, X, Y, Z)`` is standardised channel by channel with the statistics of the voxels where
     ``brain_key`` (``(1, X, Y, Z)``) is non-zero; the type (array or MetaTensor, with its meta data) is kept.
 
+    With ``zero_key``, the standardised value of a raw 0 of the first key's first channel, ``-centre / scale``,
+    is stored as a float under that key: where the true zero of a magnitude image lies, which random acquisitions
+    (:class:`~cmb_kd.transforms.RandScannerDegrade`) and presentations (:class:`~cmb_kd.transforms.RandAppearanced`)
+    need after standardisation.
+
     Args:
         keys: image keys to standardise.
         brain_key: key of the brain mask.
         method: one of :data:`STANDARDISATION_METHODS`.
         allow_missing_keys: skip missing image keys instead of raising.
+        zero_key: key under which to store the standardised zero (``None``: not stored).
 
     Raises:
         ValueError: for a missing key, or a mask whose spatial shape differs from the image's.
@@ -103,9 +119,11 @@ class BrainStandardisationd(MapTransform):
         brain_key: Hashable = "brainmask",
         method: str = "robust",
         allow_missing_keys: bool = False,
+        zero_key: Hashable | None = None,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.brain_key = brain_key
+        self.zero_key = zero_key
         self.standardise = BrainStandardisation(method)
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
@@ -114,6 +132,7 @@ class BrainStandardisationd(MapTransform):
         require_keys(d, self.keys, self.allow_missing_keys)
         brain = np.asarray(convert_to_numpy(d[self.brain_key]))
         brain = brain[0] if brain.ndim == 4 else brain
+        first = next(self.key_iterator(d), None)
         for key in self.key_iterator(d):
             image = d[key]
             array = np.asarray(convert_to_numpy(image), dtype=np.float32)
@@ -122,6 +141,10 @@ class BrainStandardisationd(MapTransform):
                     f"key '{key}': expected a (C, X, Y, Z) image on the grid of '{self.brain_key}' {brain.shape}, "
                     f"got shape {array.shape}"
                 )
-            out = np.stack([self.standardise(channel, brain) for channel in array])
-            d[key] = convert_to_dst_type(out, image, dtype=np.float32)[0]
+            statistics = [self.standardise.statistics(channel, brain) for channel in array]
+            out = np.stack([(c - np.float32(m)) / np.float32(s) for c, (m, s) in zip(array, statistics)])
+            d[key] = convert_to_dst_type(out.astype(np.float32, copy=False), image, dtype=np.float32)[0]
+            if self.zero_key is not None and key == first:
+                centre, scale = statistics[0]
+                d[self.zero_key] = -centre / scale
         return d

@@ -59,3 +59,17 @@ def test_student_trains_on_native_scans_and_hard_negatives(bundle_copy, run_bund
     )  # fmt: skip
     assert "stage 'senior' from iteration 3: factor 8" in out and "val_f1" in out
     assert (root / "models" / "model.pt").is_file()
+
+
+@pytest.mark.slow
+def test_teacher_and_plkd_train_on_random_appearances_and_acquisitions(bundle_copy, run_bundle):
+    """``randomised.json`` (appearance, any workflow) and ``randomised_lr.json`` (acquisition, the students)."""
+    root = bundle_copy
+    run_bundle(root, ["train.json", "teacher.json", "randomised.json"], "--max_epochs", "1", "--val_interval", "100")
+    assert (root / "models" / "teacher.pt").is_file()
+    out = run_bundle(
+        root, ["train.json", "distill_plkd.json", "randomised.json", "randomised_lr.json"],
+        "--stage_epochs", "[1,1,1,1]", "--val_interval", "4",
+    )  # fmt: skip
+    assert "stage 'final' from iteration 4: factor 4" in out and "val_f1" in out
+    assert (root / "models" / "model.pt").is_file()

@@ -78,3 +78,27 @@ def test_lr_noise_is_seeded_from_the_global_seed():
     prepare = PrepareLowResolutionBatch(2, lr_transform=RandGaussianNoise(prob=1.0), label_key=None)
     seeded = [prepare.set_random_state(7)({"image": torch.zeros(1, 1, 4, 4, 2)})[0] for _ in range(2)]
     assert torch.equal(*seeded)
+
+
+def test_a_random_scanner_gets_the_zero_levels_and_its_seed():
+    from cmb_kd.transforms import RandScannerDegrade
+
+    batch = {
+        "image": torch.zeros(2, 1, 16, 16, 16),
+        "label": torch.zeros(2, 1, 16, 16, 16),
+        "zero_level": torch.tensor([-8.0, -4.0], dtype=torch.float64),
+    }
+    settings = {"noise_prob": 1.0, "snr_range": (4.0, 4.0), "kspace_prob": 0.0}
+
+    def run():
+        torch.manual_seed(3)
+        prep = PrepareLowResolutionBatch(RandScannerDegrade(2, **settings), zero_key="zero_level")
+        return prep(dict(batch))[0]
+
+    lr = run()
+    assert torch.equal(lr, run())  # seeded from the global seed, as the LR noise is
+    # noise of sigma = -zero / snr: sample 0 got twice the noise of sample 1
+    ratio = float(lr[0].std() / lr[1].std())
+    assert ratio == pytest.approx(2.0, rel=0.15)
+    with pytest.raises(KeyError, match="no zero-level key 'zero_level'"):
+        PrepareLowResolutionBatch(RandScannerDegrade(2), zero_key="zero_level")({"image": batch["image"]})

@@ -78,3 +78,16 @@ def test_dictionary_wrapper_bad_input() -> None:
         BrainStandardisationd("image")({"image": image[None]})
     with pytest.raises(ValueError, match="'image'.*grid of 'brainmask'"):
         BrainStandardisationd("image")({"image": image[None, :5], "brainmask": brain[None]})
+
+
+def test_zero_key_records_where_a_raw_zero_lands() -> None:
+    image, brain = _scan()
+    image[0, 0, 0] = 0.0  # a raw zero outside the brain
+    data = {"image": image[None], "brainmask": brain[None].astype(np.uint8)}
+    out = BrainStandardisationd("image", brain_key="brainmask", zero_key="zero_level")(data)
+    values = image[brain].astype(np.float64)
+    centre = np.median(values)
+    scale = 1.4826 * np.median(np.abs(values - centre))
+    assert out["zero_level"] == pytest.approx(-centre / scale, rel=1e-6)
+    assert out["image"][0, 0, 0, 0] == pytest.approx(out["zero_level"], rel=1e-5)
+    assert "zero_level" not in BrainStandardisationd("image", brain_key="brainmask")(data)
