@@ -221,4 +221,3 @@ class RandScannerDegrade(Randomizable):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(factor={self.factor})"
-
