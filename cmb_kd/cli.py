@@ -62,7 +62,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.snr is not None:
         overrides["snr_range"] = (args.snr, args.snr)
     try:
-        config = SynthConfig(lr_factors=tuple(args.lr_factors), **overrides)
+        make = SynthConfig.randomised if args.randomised else SynthConfig
+        config = make(lr_factors=tuple(args.lr_factors), **overrides)
         write_cohort(
             out_dir=Path(args.out_dir),
             n_subjects=args.subjects,
@@ -72,6 +73,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             preview=args.preview,
             workers=args.workers,
+            resume=args.resume,
         )
     except (ValueError, FileExistsError, PermissionError, NotADirectoryError) as err:
         raise UserError(str(err)) from err
@@ -152,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--lr-factors", type=_positive_int, nargs="+", default=[2, 4, 8], help="slice-thickness factors (2 4 8)"
     )
     synth.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty OUT_DIR")
+    synth.add_argument(
+        "--resume",
+        action="store_true",
+        help="add the missing subjects to an OUT_DIR holding part of the same cohort (same seed and settings)",
+    )
+    synth.add_argument(
+        "--randomised",
+        action="store_true",
+        help="the broad preset: every randomisation of the physics, lesions and mimics on (docs/data.md)",
+    )
     synth.add_argument("--preview", action="store_true", help="also write a PNG per subject (HR beside x4 LR)")
     synth.add_argument(
         "--workers", type=_positive_int, default=1, help="subjects simulated in parallel processes (default 1)"

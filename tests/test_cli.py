@@ -21,12 +21,18 @@ def test_help_lists_subcommands(capsys):
         (["synth", "{out}", "--subjects", "0"], "--subjects must be at least 1, got 0"),
         (["synth", "{out}", "--subjects", "1", "--lr-factors", "3"], "LR factor 3 does not divide"),
         (["synth", "{file}", "--subjects", "1"], "is not a folder"),
+        (["synth", "{tmp}", "--subjects", "1", "--resume"], "holds no record of the cohort"),
         (["evaluate", "--pred", "{missing}", "--ref", "{out}"], "missing"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, argv, message):
     (tmp_path / "file").write_text("x")
-    paths = {"out": str(tmp_path / "out"), "file": str(tmp_path / "file"), "missing": str(tmp_path / "missing")}
+    paths = {
+        "out": str(tmp_path / "out"),
+        "file": str(tmp_path / "file"),
+        "missing": str(tmp_path / "missing"),
+        "tmp": str(tmp_path),
+    }
     argv = [a.format(**paths) for a in argv]
     try:
         code = main(argv)
@@ -37,6 +43,18 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, argv, mess
     assert message in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_synth_randomised_and_resume_reach_the_writer(tmp_path, monkeypatch):
+    import cmb_kd.synth
+    from cmb_kd.synth import SynthConfig
+
+    calls = []
+    monkeypatch.setattr(cmb_kd.synth, "write_cohort", lambda **kwargs: calls.append(kwargs))
+    assert main(["synth", str(tmp_path / "c"), "--subjects", "3", "--randomised", "--resume", "--quiet"]) == 0
+    assert calls[0]["config"] == SynthConfig.randomised(lr_factors=(2, 4, 8)) and calls[0]["resume"] is True
+    assert main(["synth", str(tmp_path / "c"), "--subjects", "3", "--quiet"]) == 0
+    assert calls[1]["config"] == SynthConfig(lr_factors=(2, 4, 8)) and calls[1]["resume"] is False
 
 
 @pytest.mark.slow

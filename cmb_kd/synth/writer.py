@@ -65,7 +65,8 @@ def write_subject(subject: SyntheticSubject, folder: Path, name: str) -> dict[st
     Files: ``NAME_T2S`` (HR magnitude), ``NAME_phase``, ``NAME_SWI``, ``NAME_CMB`` (label),
     ``NAME_brainmask``, ``NAME_mimics`` (values of :data:`~cmb_kd.synth.subject.MIMIC_LABELS`), and for
     each factor F the native thick-slice ``NAME_T2S_lr-xF``, ``NAME_SWI_lr-xF``, ``NAME_phase_lr-xF``,
-    ``NAME_CMB_lr-xF``, ``NAME_brainmask_lr-xF``; plus ``NAME.json`` describing lesions, mimics and acquisition.
+    ``NAME_CMB_lr-xF``, ``NAME_brainmask_lr-xF``; plus ``NAME.json`` describing lesions, mimics and acquisition,
+    with the datalist entry (``datalist_entry``).
     """
     folder.mkdir(parents=True, exist_ok=True)
     entry: dict[str, object] = {"subject": name}
@@ -87,19 +88,29 @@ def write_subject(subject: SyntheticSubject, folder: Path, name: str) -> dict[st
         put(f"swi_lr_{key}", f"SWI_lr-{key}", lr.swi, lr.affine, "image")
         put(f"phase_lr_{key}", f"phase_lr-{key}", lr.phase, lr.affine, "phase")
         put(f"brainmask_lr_{key}", f"brainmask_lr-{key}", lr.brain_mask, lr.affine, "mask")
+    entry["n_cmb"] = len(subject.lesions)
     record = subject.record()
     record["mimic_labels"] = MIMIC_LABELS
+    record["datalist_entry"] = entry
     (folder / f"{name}.json").write_text(json.dumps(record, indent=1))
-    entry["n_cmb"] = len(subject.lesions)
     return entry
 
 
-def _prepare(out_dir: Path, overwrite: bool) -> None:
+_IDENTITY = "cohort.json"
+"""The seed and settings of the cohort a folder holds, written first so that a later run can resume it."""
+
+
+def _config_record(config: SynthConfig) -> dict:
+    return json.loads(json.dumps({k: v for k, v in dataclasses.asdict(config).items() if k != "locations"}))
+
+
+def _prepare(out_dir: Path, overwrite: bool, resume: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"{out_dir}: exists and is not a folder; expected a folder for the cohort")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (overwrite or resume):
         raise FileExistsError(
-            f"{out_dir}: folder is not empty; choose an empty or new folder, or pass --overwrite to replace the cohort"
+            f"{out_dir}: folder is not empty; choose an empty or new folder, pass --resume to add the missing "
+            "subjects of the same cohort, or --overwrite to replace the cohort"
         )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,6 +128,36 @@ def _share_cores(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+def _claim(out_dir: Path, identity: dict, resume: bool) -> None:
+    """Record which cohort ``out_dir`` holds; when resuming, check that it is this one."""
+    path = out_dir / _IDENTITY
+    if resume and any(p.name != _IDENTITY for p in out_dir.iterdir()):
+        if not path.is_file():
+            raise FileExistsError(
+                f"{out_dir}: holds no record of the cohort it was written for ({_IDENTITY}); expected a folder "
+                "written by this version of cmb-kd synth to resume, or pass --overwrite to replace it"
+            )
+        found = json.loads(path.read_text())
+        if found != identity:
+            differ = sorted(k for k in identity["config"] if found.get("config", {}).get(k) != identity["config"][k])
+            if found.get("seed") != identity["seed"]:
+                differ.insert(0, "seed")
+            raise ValueError(
+                f"{out_dir}: holds a cohort of other settings ({', '.join(differ) or 'version'}); expected the seed "
+                "and settings it was written with to resume it"
+            )
+        return
+    tmp = out_dir / f"{_IDENTITY}.partial"
+    tmp.write_text(json.dumps(identity, indent=1))
+    os.replace(tmp, path)
+
+
+def _written_entry(out_dir: Path, name: str) -> dict | None:
+    """The datalist entry of a subject already complete in ``out_dir`` (``None`` when it is not)."""
+    path = out_dir / name / f"{name}.json"
+    return json.loads(path.read_text()).get("datalist_entry") if path.is_file() else None
 
 
 def _simulate_and_write(config: SynthConfig, seed: int, out_dir: Path, name: str, preview: bool) -> dict[str, str]:
@@ -144,11 +185,16 @@ def write_cohort(
     progress: bool = True,
     preview: bool = False,
     workers: int = 1,
+    resume: bool = False,
 ) -> Path:
     """Simulates ``n_subjects`` subjects and writes them with a ``datalist.json``.
 
     Each subject is written into a hidden temporary folder and renamed into place when complete,
-    so an interrupted run never leaves a half-written subject under its final name.
+    so an interrupted run never leaves a half-written subject under its final name. With ``resume``,
+    a folder that holds part of the same cohort (same seed and settings, recorded in ``.cohort.json``)
+    gets only its missing subjects, so that a large cohort is built over several runs (stopped at any
+    moment) or grown to more subjects (a subject counts as written when its folder holds ``NAME.json``); subject ``i`` is the same whatever ``n_subjects`` is, but the
+    split of ``datalist.json`` follows ``n_subjects`` (:func:`split_subjects`).
 
     Args:
         out_dir: cohort folder; must be absent or empty unless ``overwrite``.
@@ -159,13 +205,16 @@ def write_cohort(
         progress: show a progress bar.
         preview: also write ``sub-XXX/sub-XXX_preview.png`` (HR beside native ×4 LR, see :func:`plot_subject`).
         workers: subjects simulated at once, each in its own process; the files do not depend on it.
+        resume: add the missing subjects to a folder holding part of this cohort.
 
     Returns:
         Path of the written ``datalist.json``.
 
     Raises:
         ValueError: if ``n_subjects < 1`` or ``workers < 1``.
-        FileExistsError: if ``out_dir`` is not empty and ``overwrite`` is false.
+        FileExistsError: if ``out_dir`` is not empty and neither ``overwrite`` nor ``resume`` is set, or, with
+            ``resume``, it holds no record of its cohort.
+        ValueError: with ``resume``, if ``out_dir`` holds a cohort of another seed or other settings.
         NotADirectoryError: if ``out_dir`` is a file.
         PermissionError: if ``out_dir`` cannot be created or written.
     """
@@ -175,21 +224,27 @@ def write_cohort(
         raise ValueError(f"workers must be a positive integer, got {workers}")
     config = config or SynthConfig()
     out_dir = Path(out_dir)
-    _prepare(out_dir, overwrite)
+    _prepare(out_dir, overwrite, resume)
+    _claim(out_dir, {"seed": int(seed), "config": _config_record(config)}, resume and not overwrite)
     from tqdm.auto import tqdm
 
     width = max(3, len(str(n_subjects)))
-    jobs = [(config, subject_seed(seed, i), out_dir, f"sub-{i + 1:0{width}d}", preview) for i in range(n_subjects)]
-    bar = tqdm(total=n_subjects, desc="synth", unit="subject", disable=not progress)
-    entries = []
+    names = [f"sub-{i + 1:0{width}d}" for i in range(n_subjects)]
+    entries = {name: _written_entry(out_dir, name) for name in names} if resume and not overwrite else {}
+    jobs = [
+        (config, subject_seed(seed, i), out_dir, name, preview)
+        for i, name in enumerate(names)
+        if entries.get(name) is None
+    ]
+    bar = tqdm(total=n_subjects, initial=n_subjects - len(jobs), desc="synth", unit="subject", disable=not progress)
     with contextlib.ExitStack() as stack:
         run = map
-        if workers > 1:
+        if workers > 1 and len(jobs) > 1:
             threads = max(1, (os.cpu_count() or 1) // workers)
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_share_cores, initargs=(threads,))
             run = stack.enter_context(pool).map
-        for entry in run(_simulate_and_write, *zip(*jobs)):  # in subject order, as they complete
-            entries.append(entry)
+        for job, entry in zip(jobs, run(_simulate_and_write, *zip(*jobs)) if jobs else ()):  # in subject order
+            entries[job[3]] = entry
             bar.update()
     bar.close()
     datalist = {
@@ -200,7 +255,7 @@ def write_cohort(
         "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "locations"},
     }
     for split, indices in split_subjects(n_subjects).items():
-        datalist[split] = [entries[i] for i in indices]
+        datalist[split] = [entries[names[i]] for i in indices]
     path = out_dir / "datalist.json"
     tmp = out_dir / ".datalist.json.partial"
     tmp.write_text(json.dumps(datalist, indent=1))

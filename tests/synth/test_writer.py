@@ -123,3 +123,45 @@ def test_split_sizes(n, sizes):
 def test_subject_seeds_differ():
     seeds = {subject_seed(0, i) for i in range(100)} | {subject_seed(1, i) for i in range(100)}
     assert len(seeds) == 200
+
+
+@pytest.mark.slow
+def test_resume_adds_only_the_missing_subjects_of_the_same_cohort(cohort, tmp_path, small_config, monkeypatch):
+    import cmb_kd.synth.writer as writer
+
+    write_cohort(tmp_path, n_subjects=1, seed=5, config=small_config, progress=False)
+    (tmp_path / ".sub-002.partial").mkdir()  # a run killed while it wrote sub-002
+    first = (tmp_path / "sub-001" / "sub-001_T2S.nii.gz").stat().st_mtime_ns
+    simulated = []
+    real = writer.simulate_subject
+    monkeypatch.setattr(writer, "simulate_subject", lambda config, seed: simulated.append(seed) or real(config, seed))
+    write_cohort(tmp_path, n_subjects=2, seed=5, config=small_config, progress=False, resume=True)
+    assert simulated == [subject_seed(5, 1)]  # sub-001 was kept, not simulated again
+    assert (tmp_path / "sub-001" / "sub-001_T2S.nii.gz").stat().st_mtime_ns == first
+    assert json.loads((tmp_path / "datalist.json").read_text()) == json.loads((cohort / "datalist.json").read_text())
+    for path in sorted((cohort / "sub-002").glob("*.nii.gz")):
+        ours = np.asarray(nib.load(tmp_path / "sub-002" / path.name).dataobj)
+        np.testing.assert_array_equal(ours, np.asarray(nib.load(path).dataobj), path.name)
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+    write_cohort(tmp_path, n_subjects=2, seed=5, config=small_config, progress=False, resume=True)
+    assert len(simulated) == 1  # nothing left to do
+
+
+def test_resume_refuses_another_cohort_or_a_folder_of_other_files(tmp_path, small_config):
+    import dataclasses
+
+    (tmp_path / "cohort.json").write_text(
+        json.dumps({"seed": 5, "config": json.loads(json.dumps(dataclasses.asdict(small_config)))})
+    )
+    (tmp_path / "sub-001").mkdir()
+    with pytest.raises(ValueError, match="other settings \\(seed\\)"):
+        write_cohort(tmp_path, 1, seed=6, config=small_config, progress=False, resume=True)
+    with pytest.raises(ValueError, match="other settings \\(snr_range\\)"):
+        other = dataclasses.replace(small_config, snr_range=(5.0, 6.0))
+        write_cohort(tmp_path, 1, seed=5, config=other, progress=False, resume=True)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("user data")
+    with pytest.raises(FileExistsError, match="no record of the cohort"):
+        write_cohort(foreign, 1, config=small_config, progress=False, resume=True)
+    assert (foreign / "keep.txt").read_text() == "user data" and not (foreign / "cohort.json").exists()
