@@ -104,9 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     print("| data path | patches timed | data path, patches/s | student step, patches/s | both, patches/s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
-        print(
-            f"| {name} | {r['patches']} | {r['data_per_s']:.1f} | {r['step_per_s']:.1f} | {r['both_per_s']:.1f} |"
-        )
+        print(f"| {name} | {r['patches']} | {r['data_per_s']:.1f} | {r['step_per_s']:.1f} | {r['both_per_s']:.1f} |")
     print(
         f"\n{args.device}; torch threads {torch.get_num_threads()}; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs"

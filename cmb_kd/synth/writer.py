@@ -191,9 +191,10 @@ def write_cohort(
 
     Each subject is written into a hidden temporary folder and renamed into place when complete,
     so an interrupted run never leaves a half-written subject under its final name. With ``resume``,
-    a folder that holds part of the same cohort (same seed and settings, recorded in ``.cohort.json``)
+    a folder that holds part of the same cohort (same seed and settings, recorded in ``cohort.json``)
     gets only its missing subjects, so that a large cohort is built over several runs (stopped at any
-    moment) or grown to more subjects (a subject counts as written when its folder holds ``NAME.json``); subject ``i`` is the same whatever ``n_subjects`` is, but the
+    moment) or grown to more subjects. A subject counts as written when its folder holds ``NAME.json``;
+    subject ``i`` is the same whatever ``n_subjects`` is, but the
     split of ``datalist.json`` follows ``n_subjects`` (:func:`split_subjects`).
 
     Args:
