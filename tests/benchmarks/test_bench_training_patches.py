@@ -11,7 +11,8 @@ import pytest
 from cmb_kd.synth import SynthConfig, write_cohort
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = importlib.util.spec_from_file_location("bench_training_patches", ROOT / "benchmarks" / "bench_training_patches.py")
+PATH = ROOT / "benchmarks" / "bench_training_patches.py"
+SPEC = importlib.util.spec_from_file_location("bench_training_patches", PATH)
 bench = importlib.util.module_from_spec(SPEC)
 sys.modules["bench_training_patches"] = bench
 SPEC.loader.exec_module(bench)
