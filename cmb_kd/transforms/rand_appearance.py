@@ -27,22 +27,9 @@ import torch.nn.functional as F
 from monai.config import KeysCollection
 from monai.transforms import MapTransform, RandomizableTransform
 
-from cmb_kd.transforms._checks import require_keys
+from cmb_kd.transforms._checks import as_probability, as_range, require_keys
 
 __all__ = ["RandAppearanced"]
-
-
-def _pair(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
-    pair = tuple(float(v) for v in value)
-    if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
-        raise ValueError(f"{name}: expected (min, max) with {low} <= min <= max <= {high}, got {value!r}")
-    return pair
-
-
-def _probability(name: str, value: float) -> float:
-    if isinstance(value, bool) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name}: expected a probability in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _grow(mask: torch.Tensor, voxels: int) -> torch.Tensor:
@@ -96,14 +83,14 @@ class RandAppearanced(RandomizableTransform, MapTransform):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
         self.brain_key, self.zero_key, self.label_key = brain_key, zero_key, label_key
-        self.warp_prob = _probability("warp_prob", warp_prob)
-        self.gamma_range = _pair("gamma_range", gamma_range, 1e-3, 1e3)
-        self.bias_prob = _probability("bias_prob", bias_prob)
+        self.warp_prob = as_probability("warp_prob", warp_prob)
+        self.gamma_range = as_range("gamma_range", gamma_range, 1e-3, 1e3)
+        self.bias_prob = as_probability("bias_prob", bias_prob)
         if isinstance(max_bias, bool) or not 0.0 <= float(max_bias) <= 3.0:
             raise ValueError(f"max_bias: expected a log-amplitude in [0, 3], got {max_bias!r}")
         self.max_bias = float(max_bias)
-        self.strip_prob = _probability("strip_prob", strip_prob)
-        margins = _pair("strip_margin_range", strip_margin_range, -16, 16)
+        self.strip_prob = as_probability("strip_prob", strip_prob)
+        margins = as_range("strip_margin_range", strip_margin_range, -16, 16)
         self.strip_margin_range = (int(margins[0]), int(margins[1]))
         self.draw: dict = {}
 

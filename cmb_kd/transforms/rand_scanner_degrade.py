@@ -38,7 +38,7 @@ from monai.transforms import Randomizable
 
 from cmb_kd.synth.kspace import KSPACE_WINDOWS, kspace_filter
 from cmb_kd.synth.slice_profile import SLICE_PROFILES, slice_centres, slice_weights
-from cmb_kd.transforms._checks import as_factor_triple
+from cmb_kd.transforms._checks import as_factor_triple, as_probability, as_range
 from cmb_kd.transforms.cubic import cubic_resample_axis
 
 __all__ = ["RandScannerDegrade"]
@@ -46,19 +46,6 @@ __all__ = ["RandScannerDegrade"]
 _PAD = 8
 """In-plane reflection padding (voxels) around a patch before its k-space is truncated, so that the patch does not
 ring against its own opposite edge."""
-
-
-def _check_range(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
-    pair = tuple(float(v) for v in value)
-    if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
-        raise ValueError(f"{name}: expected (min, max) with {low} <= min <= max <= {high}, got {value!r}")
-    return pair
-
-
-def _check_probability(name: str, value: float) -> float:
-    if isinstance(value, bool) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name}: expected a probability in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _check_choices(name: str, values: Sequence[str], valid: tuple[str, ...]) -> tuple[str, ...]:
@@ -104,15 +91,15 @@ class RandScannerDegrade(Randomizable):
         snr_range: Sequence[float] = (10.0, 60.0),
     ) -> None:
         self.factor = factor
-        self.thickness_range = _check_range("thickness_range", thickness_range, 0.25, 4.0)
-        self.gap_prob = _check_probability("gap_prob", gap_prob)
-        self.gap_range = _check_range("gap_range", gap_range, 0.0, 1.0)
+        self.thickness_range = as_range("thickness_range", thickness_range, 0.25, 4.0)
+        self.gap_prob = as_probability("gap_prob", gap_prob)
+        self.gap_range = as_range("gap_range", gap_range, 0.0, 1.0)
         self.profiles = _check_choices("profiles", profiles, SLICE_PROFILES)
-        self.kspace_prob = _check_probability("kspace_prob", kspace_prob)
-        self.kspace_fraction_range = _check_range("kspace_fraction_range", kspace_fraction_range, 0.1, 1.0)
+        self.kspace_prob = as_probability("kspace_prob", kspace_prob)
+        self.kspace_fraction_range = as_range("kspace_fraction_range", kspace_fraction_range, 0.1, 1.0)
         self.windows = _check_choices("windows", windows, KSPACE_WINDOWS)
-        self.noise_prob = _check_probability("noise_prob", noise_prob)
-        self.snr_range = _check_range("snr_range", snr_range, 1e-3, 1e6)
+        self.noise_prob = as_probability("noise_prob", noise_prob)
+        self.snr_range = as_range("snr_range", snr_range, 1e-3, 1e6)
 
     @property
     def factor(self) -> tuple[int, int, int]:
