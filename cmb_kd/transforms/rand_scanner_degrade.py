@@ -165,12 +165,13 @@ class RandScannerDegrade(Randomizable):
         samples = {}
         for axis, acq in axes.items():
             n = work.shape[1 + axis]
-            centres = slice_centres(n, 1.0, acq["thickness"], acq["gap"], acq["offset"])
-            weights = slice_weights(acq["profile"], centres, n, 1.0, acq["thickness"])
+            thickness = min(acq["thickness"], float(n))  # a patch thinner than one slice is one slice
+            centres = slice_centres(n, 1.0, thickness, acq["gap"], acq["offset"])
+            weights = slice_weights(acq["profile"], centres, n, 1.0, thickness)
             weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)  # a patch edge is not the field edge
             w = torch.as_tensor(weights, device=work.device)
             raw = torch.movedim(torch.tensordot(raw, w, dims=([1 + axis], [1])), -1, 1 + axis)
-            step = acq["thickness"] + acq["gap"]
+            step = thickness + acq["gap"]
             samples[axis] = (torch.arange(n, dtype=torch.float64) - float(centres[0])) / step
         noisy = draw["snr"] is not None
         if noisy or draw["kspace"] is not None:

@@ -46,6 +46,12 @@ def test_thicker_slices_blur_more_along_the_slice_axis_only():
     assert width(0.75) < width(1.25)  # 3 voxels against 5: the drawn thickness is the acquired one
 
 
+def test_a_patch_thinner_than_a_slice_becomes_one_slice():
+    x = torch.randn(1, 1, 8, 8, 6, generator=torch.Generator().manual_seed(3))
+    out = _seeded(8, thickness_range=(1.25, 1.25), **QUIET)(x)
+    assert torch.allclose(out, out[..., :1].expand_as(out), atol=1e-5)  # one slice, repeated along the axis
+
+
 def test_noise_has_the_drawn_snr_and_is_rician_at_the_zero():
     zero = -10.0
     x = torch.zeros(1, 1, 64, 64, 16)  # the brain median everywhere
