@@ -7,7 +7,9 @@ Usage: python benchmarks/bench_generalisation.py [--data data/generalisation] [-
 Each domain is a physics variant of the simulator (``PHYSICS``) rendered by a scanner preset
 (:data:`cmb_kd.synth.SCANNER_PRESETS`): skull-stripped with a zero background, a NaN background (VALDO), 0.8–0.9 mm
 in-plane with 4.5–5 mm slices and a gap, 1.5 T with a long TE against 3 T with a short TE, low SNR with a strong
-bias field, and an unseen tissue contrast. Its subjects come from a cohort seed of their own (``BENCH_SEED``), so
+bias field, an unseen tissue contrast, and the randomised physics of ``SynthConfig.randomised()`` (tiny CMBs,
+mimics, random contrast), which the default simulator never draws. Its subjects come from a cohort seed of their own
+(``BENCH_SEED``), so
 they are none of the training, validation or test subjects of ``cmb-kd synth``; a domain's scans are written once
 under ``DATA/<domain>/sub-XXX/`` (``sub-XXX_T2S.nii.gz``, reference ``sub-XXX_CMB.nii.gz``) and reused.
 
@@ -41,7 +43,15 @@ import nibabel as nib
 import numpy as np
 
 from cmb_kd.metrics import LesionCounts, compute_lesion_counts, split_by_diameter
-from cmb_kd.synth import SCANNER_PRESETS, ScannerConfig, SynthConfig, draw_scanner, render_scan, simulate_subject
+from cmb_kd.synth import (
+    RANDOMISED,
+    SCANNER_PRESETS,
+    ScannerConfig,
+    SynthConfig,
+    draw_scanner,
+    render_scan,
+    simulate_subject,
+)
 from cmb_kd.synth.writer import subject_seed
 
 BENCH_SEED = 7_340_021
@@ -60,8 +70,11 @@ PHYSICS: dict[str, dict] = {
     "1.5T_long_TE": {"field_strengths": (1.5,), "echo_time_range": (0.035, 0.040)},
     "3T_short_TE": {"field_strengths": (3.0,), "echo_time_range": (0.010, 0.012)},
     "unseen_contrast": {"tissue_jitter": 0.45},
+    "randomised": dict(RANDOMISED),
 }
-"""Simulator settings (``SynthConfig`` fields) of each physics variant; ``base`` is the default simulator."""
+"""Simulator settings (``SynthConfig`` fields) of each physics variant; ``base`` is the default simulator and
+``randomised`` the broad preset (:meth:`SynthConfig.randomised`: random tissue contrast, CMBs down to one or two
+voxels, juxtacortical, posterior-fossa and clustered CMBs, sub-voxel veins, flow voids, sulcal clefts, air)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ DOMAINS: dict[str, Domain] = {
     "3T_short_TE": Domain("3T_short_TE", "default_like", "3 T, TE 10-12 ms"),
     "low_snr_strong_bias": Domain("base", "low_snr_strong_bias", "low SNR, strong bias field"),
     "unseen_contrast": Domain("unseen_contrast", "default_like", "tissue contrast outside the literature jitter"),
+    "randomised_physics": Domain("randomised", "default_like", "randomised contrast, tiny CMBs and mimics"),
 }
 
 GRIDS: dict[str, dict] = {
