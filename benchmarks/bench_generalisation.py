@@ -9,9 +9,9 @@ Each domain is a physics variant of the simulator (``PHYSICS``) rendered by a sc
 in-plane with 4.5–5 mm slices and a gap, 1.5 T with a long TE against 3 T with a short TE, low SNR with a strong
 bias field, an unseen tissue contrast, and the randomised physics of ``SynthConfig.randomised()`` (tiny CMBs,
 mimics, random contrast), which the default simulator never draws. Its subjects come from a cohort seed of their own
-(``BENCH_SEED``), so
-they are none of the training, validation or test subjects of ``cmb-kd synth``; a domain's scans are written once
-under ``DATA/<domain>/sub-XXX/`` (``sub-XXX_T2S.nii.gz``, reference ``sub-XXX_CMB.nii.gz``) and reused.
+(``BENCH_SEED``), so they are none of the training, validation or test subjects of ``cmb-kd synth``; a domain's
+scans are written once under ``DATA/<domain>/sub-XXX/`` (``sub-XXX_T2S.nii.gz``, reference ``sub-XXX_CMB.nii.gz``)
+and reused.
 
 Methods: every ``--method NAME=BUNDLE`` runs :class:`~cmb_kd.inference.CMBDetector` from that bundle on the magnitude
 alone (no phase), as ``cmb-kd infer`` does; the classical baseline ``classical`` is stage 1 of the same pipeline
