@@ -226,7 +226,8 @@ def write_cohort(
     config = config or SynthConfig()
     out_dir = Path(out_dir)
     _prepare(out_dir, overwrite, resume)
-    _claim(out_dir, {"seed": int(seed), "config": _config_record(config)}, resume and not overwrite)
+    settings = _config_record(config)
+    _claim(out_dir, {"seed": int(seed), "config": settings}, resume and not overwrite)
     from tqdm.auto import tqdm
 
     width = max(3, len(str(n_subjects)))
@@ -253,7 +254,7 @@ def write_cohort(
         "description": "Physics-based synthetic T2*/SWI cohort with CMBs and mimics (synthetic data, not clinical).",
         "cmb_kd_version": __version__,
         "seed": int(seed),
-        "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "locations"},
+        "config": settings,
     }
     for split, indices in split_subjects(n_subjects).items():
         datalist[split] = [entries[names[i]] for i in indices]

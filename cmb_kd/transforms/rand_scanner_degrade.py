@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from monai.transforms import Randomizable
 
 from cmb_kd.synth.kspace import KSPACE_WINDOWS, kspace_filter
+from cmb_kd.synth.scanner_config import check_choices
 from cmb_kd.synth.slice_profile import SLICE_PROFILES, slice_centres, slice_weights
 from cmb_kd.transforms._checks import as_factor_triple, as_probability, as_range
 from cmb_kd.transforms.cubic import cubic_resample_axis
@@ -46,13 +47,6 @@ __all__ = ["RandScannerDegrade"]
 _PAD = 8
 """In-plane reflection padding (voxels) around a patch before its k-space is truncated, so that the patch does not
 ring against its own opposite edge."""
-
-
-def _check_choices(name: str, values: Sequence[str], valid: tuple[str, ...]) -> tuple[str, ...]:
-    chosen = (values,) if isinstance(values, str) else tuple(values)
-    if not chosen or any(v not in valid for v in chosen):
-        raise ValueError(f"{name}: expected a non-empty subset of {valid}, got {values!r}")
-    return chosen
 
 
 class RandScannerDegrade(Randomizable):
@@ -94,10 +88,12 @@ class RandScannerDegrade(Randomizable):
         self.thickness_range = as_range("thickness_range", thickness_range, 0.25, 4.0)
         self.gap_prob = as_probability("gap_prob", gap_prob)
         self.gap_range = as_range("gap_range", gap_range, 0.0, 1.0)
-        self.profiles = _check_choices("profiles", profiles, SLICE_PROFILES)
+        self.profiles = tuple(profiles)
+        check_choices(type(self).__name__, "profiles", self.profiles, SLICE_PROFILES)
         self.kspace_prob = as_probability("kspace_prob", kspace_prob)
         self.kspace_fraction_range = as_range("kspace_fraction_range", kspace_fraction_range, 0.1, 1.0)
-        self.windows = _check_choices("windows", windows, KSPACE_WINDOWS)
+        self.windows = tuple(windows)
+        check_choices(type(self).__name__, "windows", self.windows, KSPACE_WINDOWS)
         self.noise_prob = as_probability("noise_prob", noise_prob)
         self.snr_range = as_range("snr_range", snr_range, 1e-3, 1e6)
 
@@ -110,8 +106,8 @@ class RandScannerDegrade(Randomizable):
     def factor(self, value: int | Sequence[int]) -> None:
         self._factor = as_factor_triple(value, "factor")
 
-    def randomize(self, data: tuple[int, int, int]) -> dict:
-        """Draw one acquisition for a sample of spatial shape ``data``; returns its parameters."""
+    def randomize(self, data: None = None) -> dict:
+        """Draw one acquisition for a sample; returns its parameters."""
         axes = {}
         for axis, f in enumerate(self.factor):
             if f == 1:
@@ -152,7 +148,7 @@ class RandScannerDegrade(Randomizable):
                     f"{zeros.tolist()}"
                 )
         out = [
-            self._degrade_one(img[b], self.randomize(tuple(img.shape[2:])), None if zeros is None else float(zeros[b]))
+            self._degrade_one(img[b], self.randomize(), None if zeros is None else float(zeros[b]))
             for b in range(img.shape[0])
         ]
         return torch.stack(out).to(img.dtype)
@@ -173,27 +169,27 @@ class RandScannerDegrade(Randomizable):
             raw = torch.movedim(torch.tensordot(raw, w, dims=([1 + axis], [1])), -1, 1 + axis)
             step = thickness + acq["gap"]
             samples[axis] = (torch.arange(n, dtype=torch.float64) - float(centres[0])) / step
-        noisy = draw["snr"] is not None
-        if noisy or draw["kspace"] is not None:
+        if draw["snr"] is not None or draw["kspace"] is not None:
             raw = self._acquire_in_plane(raw, draw, zero)
-        if zero is None and noisy:  # no known zero: Gaussian noise in brain scales
-            generator = torch.Generator(device=work.device).manual_seed(draw["seed"])
-            raw = raw + torch.randn(raw.shape, generator=generator, device=work.device) / draw["snr"]
         for axis, positions in samples.items():
             raw = cubic_resample_axis(raw, 1 + axis, positions.to(raw.device))
         return raw + zero if zero is not None else raw
 
     def _acquire_in_plane(self, raw: torch.Tensor, draw: dict, zero: float | None) -> torch.Tensor:
-        """Complex noise on the acquired slices, the in-plane reconstruction filter, then the magnitude."""
+        """Noise on the acquired slices, the in-plane reconstruction filter, then the magnitude.
+
+        With a known zero the noise is complex and the magnitude is taken (Rician); without, it is real Gaussian noise
+        of ``1 / SNR`` brain scales and the real part is kept.
+        """
         h, w = raw.shape[1], raw.shape[2]
         pad_h, pad_w = min(_PAD, h - 1), min(_PAD, w - 1)
         padded = F.pad(raw.permute(0, 3, 1, 2), (pad_w, pad_w, pad_h, pad_h), mode="reflect").permute(0, 2, 3, 1)
         signal = padded.to(torch.complex64)
-        if zero is not None and draw["snr"] is not None:
+        if draw["snr"] is not None:
             generator = torch.Generator(device=raw.device).manual_seed(draw["seed"])
-            sigma = -zero / draw["snr"]  # the brain median lies -zero above the true zero
+            sigma = (1.0 if zero is None else -zero) / draw["snr"]  # the brain median lies -zero above the true zero
             noise = torch.randn((2, *signal.shape), generator=generator, device=raw.device) * sigma
-            signal = signal + torch.complex(noise[0], noise[1])
+            signal = signal + torch.complex(noise[0], noise[1] if zero is not None else torch.zeros_like(noise[1]))
         if draw["kspace"] is not None:
             matrix = signal.shape[1:3]
             kept = tuple(max(2, int(round(m * draw["kspace"]["fraction"]))) for m in matrix)
