@@ -25,11 +25,17 @@ Every student run (E²U-Net and DynUNet) also sees what it will be given at infe
 of its inputs the cohort's native thick-slice scans of the current factor instead of degraded HR patches, and with
 ``--hard-negatives DATALIST`` (written by ``scripts/mine_hard_negatives.py``) its ``false_positive`` patches are
 centred on stage-1 candidates of the training subjects that are not CMBs. The teacher and the screening FCN are
-trained on the cohort as it is.
+trained on the cohort as it is. ``--randomised`` adds ``randomised.json`` (appearance and presentation drawn per
+patch) to every run and ``randomised_lr.json`` (an acquisition drawn per LR input) to every run with an LR input.
 
-Usage: python scripts/train_models.py --cohort data/cohort [--runs runs/models] [--only teacher plkd-s0]
-           [--seeds 0 1 2] [--epochs 16] [--teacher-epochs 32] [--hard-negatives DATALIST] [--device cpu]
-           [--dry-run]
+Several cohorts (``--cohort A B``, in folders under one parent) are trained on as one: their training and
+validation lists, with the hard negatives of each (``--hard-negatives`` gives one datalist per cohort, in the same
+order), are joined into ``RUNS/datalist.json`` with paths relative to the parent folder, so that a run folder
+copied to another machine with the same cohorts (``cmb-kd synth`` is reproducible) resumes there.
+
+Usage: python scripts/train_models.py --cohort data/cohort [COHORT ...] [--runs runs/models] [--only teacher plkd-s0]
+           [--seeds 0 1 2] [--epochs 16] [--teacher-epochs 32] [--hard-negatives DATALIST ...] [--randomised]
+           [--device cpu] [--dry-run]
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cmb_kd.handlers import is_complete_checkpoint
@@ -81,10 +87,21 @@ def student(name: str, mode: str, seed: int, epochs: int, network: dict[str, obj
     return Run(name, ("train.json", "distill_plkd.json", "native_lr.json"), "model.pt", overrides, needs_teacher=True)
 
 
-def plan(seeds: list[int], epochs: int, teacher_epochs: int) -> list[Run]:
-    """Every run, in the order they are trained."""
+def plan(seeds: list[int], epochs: int, teacher_epochs: int, randomised: bool = False) -> list[Run]:
+    """Every run, in the order they are trained; ``randomised`` adds the randomisation overlays to each."""
     if epochs % 4:
         raise ValueError(f"--epochs: expected a multiple of 4 (four PLKD stages), got {epochs}")
+    runs = _runs(seeds, epochs, teacher_epochs)
+    if not randomised:
+        return runs
+    # every run but the teacher has an LR input (PrepareLowResolutionBatch) whose acquisition is drawn
+    return [
+        replace(r, configs=(*r.configs, "randomised.json", *(("randomised_lr.json",) if r.name != "teacher" else ())))
+        for r in runs
+    ]
+
+
+def _runs(seeds: list[int], epochs: int, teacher_epochs: int) -> list[Run]:
     runs = [
         Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": teacher_epochs}),
         Run("screening", ("train.json", "screening.json"), "screening.pt", {"max_epochs": epochs}),
@@ -114,14 +131,77 @@ def ablation_name(mode: str, seed: int) -> str:
     return f"ablation-{mode}" if seed == 0 else f"ablation-{mode}-s{seed}"
 
 
-def command(
-    run: Run, folder: Path, cohort: Path, teacher: Path, device: str, hard_negatives: Path | None = None
-) -> list[str]:
-    """The ``monai.bundle run`` command line of ``run``; ``hard_negatives`` is the datalist of a student run."""
+@dataclass(frozen=True)
+class TrainingData:
+    """Where the runs find their subjects: the datalist, the folder its paths are relative to, and whether its
+    training entries carry hard negatives."""
+
+    dataset_dir: Path
+    datalist: Path
+    hard_negatives: bool = False
+
+
+def join_cohorts(cohorts: list[Path], hard_negative_lists: list[Path], out: Path) -> TrainingData:
+    """Joins the training and validation lists of ``cohorts`` (and their hard negatives) into ``out``.
+
+    A single cohort without hard negatives is used as it is. Otherwise every path of an entry is made relative to
+    the cohorts' common parent folder, which becomes the runs' ``dataset_dir``; the entries keep their order, cohort
+    after cohort, so that the same cohorts always give the same datalist (and a resumed run the same draws).
+
+    Raises:
+        ValueError: a cohort without ``datalist.json``, another number of hard-negative datalists than cohorts, a
+            training entry without ``hard_negatives``, or a path outside the common parent folder.
+    """
+    cohorts = [c.resolve() for c in cohorts]
+    for cohort in cohorts:
+        if not (cohort / "datalist.json").is_file():
+            raise ValueError(
+                f"--cohort: {cohort / 'datalist.json'}: not found; expected a cohort written by 'cmb-kd synth'"
+            )
+    if hard_negative_lists and len(hard_negative_lists) != len(cohorts):
+        raise ValueError(
+            f"--hard-negatives: expected one datalist per cohort ({len(cohorts)}), got {len(hard_negative_lists)}"
+        )
+    if len(cohorts) == 1 and not hard_negative_lists:
+        return TrainingData(cohorts[0], cohorts[0] / "datalist.json")
+    parent = Path(os.path.commonpath(cohorts)) if len(cohorts) > 1 else cohorts[0].parent
+    lists: dict[str, list[dict[str, object]]] = {"training": [], "validation": []}
+    for index, cohort in enumerate(cohorts):
+        source = hard_negative_lists[index].resolve() if hard_negative_lists else cohort / "datalist.json"
+        if not source.is_file():
+            raise ValueError(f"--hard-negatives: {source}: not found; write it with scripts/mine_hard_negatives.py")
+        content = json.loads(source.read_text())
+        for split in lists:
+            for entry in content.get(split) or []:
+                if hard_negative_lists and split == "training" and "hard_negatives" not in entry:
+                    raise ValueError(
+                        f"--hard-negatives: {source}: expected a 'hard_negatives' key in every training entry"
+                    )
+                lists[split].append({k: _relative(v, cohort, parent, source) for k, v in entry.items()})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.tmp")
+    partial.write_text(json.dumps(lists, indent=1) + "\n")
+    os.replace(partial, out)
+    return TrainingData(parent, out.resolve(), bool(hard_negative_lists))
+
+
+def _relative(value: object, cohort: Path, parent: Path, source: Path) -> object:
+    """A datalist value with its path (relative to ``cohort`` or absolute) made relative to ``parent``."""
+    if not isinstance(value, str) or not value.endswith((".nii.gz", ".nii")):
+        return value
+    path = Path(value) if Path(value).is_absolute() else cohort / value
+    if not path.resolve().is_relative_to(parent):
+        raise ValueError(f"{source}: {value} lies outside {parent}; expected every file of the cohorts under it")
+    return str(path.resolve().relative_to(parent))
+
+
+def command(run: Run, folder: Path, data: TrainingData, teacher: Path, device: str) -> list[str]:
+    """The ``monai.bundle run`` command line of ``run`` on ``data``; hard negatives go to the LR students only."""
     files = ",".join(f"'{BUNDLE / 'configs' / name}'" for name in run.configs)
     overrides: dict[str, object] = {
         "bundle_root": str(folder),
-        "dataset_dir": str(cohort),
+        "dataset_dir": str(data.dataset_dir),
+        "datalist_file": str(data.datalist),
         "output_dir": str(folder),
         "device": device,
         # the runs train a fixed budget and never validate: no validation pass, and no validation split in memory
@@ -131,8 +211,7 @@ def command(
     }
     if run.needs_teacher:
         overrides["teacher_ckpt"] = str(teacher)
-    if run.lr_student and hard_negatives is not None:
-        overrides["datalist_file"] = str(hard_negatives)
+    if run.lr_student and data.hard_negatives:
         overrides["hard_negative_key"] = "hard_negatives"
     cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", f"[{files}]"]
     cmd += ["--logging_file", str(BUNDLE / "configs" / "logging.conf")]
@@ -154,31 +233,33 @@ def record_wall_time(folder: Path, seconds: float, finished: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cohort", type=Path, required=True, help="cohort folder written by cmb-kd synth")
+    parser.add_argument(
+        "--cohort", type=Path, nargs="+", required=True, help="cohort folder(s) written by cmb-kd synth"
+    )
     parser.add_argument("--runs", type=Path, default=Path("runs/models"), help="folder of the runs")
     parser.add_argument("--only", nargs="+", default=None, help="names of the runs to do (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="training seeds of the students")
     parser.add_argument("--epochs", type=int, default=16, help="epochs of every student run (a multiple of 4)")
     parser.add_argument("--teacher-epochs", type=int, default=32, help="epochs of the HR teacher")
     parser.add_argument(
-        "--hard-negatives", type=Path, default=None, help="datalist of scripts/mine_hard_negatives.py for the students"
+        "--hard-negatives",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="datalists of scripts/mine_hard_negatives.py for the students, one per cohort",
+    )
+    parser.add_argument(
+        "--randomised", action="store_true", help="draw appearance, presentation and LR acquisition per patch"
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args()
 
-    datalist = args.cohort / "datalist.json"
-    if not datalist.is_file():
-        parser.error(f"{datalist}: not found; expected a cohort written by 'cmb-kd synth'")
-    hard_negatives = None
-    if args.hard_negatives is not None:
-        hard_negatives = args.hard_negatives.resolve()
-        if not hard_negatives.is_file():
-            parser.error(f"--hard-negatives: {hard_negatives}: not found; write it with scripts/mine_hard_negatives.py")
-        training = json.loads(hard_negatives.read_text()).get("training") or []
-        if not training or any("hard_negatives" not in entry for entry in training):
-            parser.error(f"--hard-negatives: {hard_negatives}: expected a 'hard_negatives' key in every training entry")
-    runs = plan(args.seeds, args.epochs, args.teacher_epochs)
+    try:
+        data = join_cohorts(args.cohort, args.hard_negatives, args.runs / "datalist.json")
+    except ValueError as error:
+        parser.error(str(error))
+    runs = plan(args.seeds, args.epochs, args.teacher_epochs, args.randomised)
     if args.only:
         unknown = sorted(set(args.only) - {r.name for r in runs})
         if unknown:
@@ -188,7 +269,7 @@ def main() -> None:
     for run in runs:
         folder = (args.runs / run.name).resolve()
         final = folder / "models" / run.model_filename
-        cmd = command(run, folder, args.cohort.resolve(), teacher, args.device, hard_negatives)
+        cmd = command(run, folder, data, teacher, args.device)
         if args.dry_run:
             print(" ".join(cmd))
             continue

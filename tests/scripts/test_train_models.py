@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -37,23 +38,79 @@ def test_plan_gives_every_row_the_same_budget() -> None:
         train_models.plan([0], 10, 32)
 
 
+def _cohort(folder: Path, subjects: list[str], hard: Path | None = None) -> Path:
+    """A datalist of ``subjects`` (no files are read), and with ``hard`` the mined datalist beside it."""
+    entries = [{"subject": s, "image": f"{s}/{s}_T2S.nii.gz", "n_cmb": 1} for s in subjects]
+    folder.mkdir(parents=True)
+    (folder / "datalist.json").write_text(json.dumps({"training": entries[1:], "validation": entries[:1]}))
+    if hard is not None:
+        hard.mkdir(parents=True)
+        mined = [{**e, "hard_negatives": str(hard / f"{e['subject']}_hard-negatives.nii.gz")} for e in entries]
+        (hard / "datalist.json").write_text(json.dumps({"training": mined[1:], "validation": mined[:1]}))
+    return folder
+
+
 def test_hard_negatives_go_to_the_students_only(tmp_path) -> None:
     runs = {run.name: run for run in train_models.plan([0], 16, 32)}
-    hard = tmp_path / "hard" / "datalist.json"
-    args = (tmp_path / "cohort", tmp_path / "teacher.pt", "cpu", hard)
+    cohort = _cohort(tmp_path / "data" / "cohort", ["sub-001", "sub-002"], tmp_path / "data" / "hard")
+    data = train_models.join_cohorts([cohort], [tmp_path / "data" / "hard" / "datalist.json"], tmp_path / "d.json")
+    assert data.hard_negatives and data.dataset_dir == tmp_path / "data"
+    args = (data, tmp_path / "teacher.pt", "cpu")
     student = _overrides(train_models.command(runs["plkd-s0"], tmp_path / "plkd-s0", *args))
-    assert student["--datalist_file"] == str(hard) and student["--hard_negative_key"] == "hard_negatives"
+    assert student["--datalist_file"] == str(tmp_path / "d.json") and student["--hard_negative_key"] == "hard_negatives"
     assert student["--teacher_ckpt"] == str(tmp_path / "teacher.pt") and student["--curriculum_mode"] == "plkd"
     for name in ("teacher", "screening"):
-        assert "--datalist_file" not in _overrides(train_models.command(runs[name], tmp_path / name, *args))
-    without = _overrides(train_models.command(runs["nokd-s0"], tmp_path / "nokd-s0", *args[:3]))
-    assert "--hard_negative_key" not in without
+        assert "--hard_negative_key" not in _overrides(train_models.command(runs[name], tmp_path / name, *args))
+    plain = train_models.TrainingData(cohort, cohort / "datalist.json")
+    without = _overrides(train_models.command(runs["nokd-s0"], tmp_path / "nokd-s0", plain, *args[1:]))
+    assert "--hard_negative_key" not in without and without["--dataset_dir"] == str(cohort)
 
 
-def test_runs_never_validate_nor_cache_the_validation_split(tmp_path) -> None:
-    for run in train_models.plan([0], 16, 32):
-        flags = _overrides(train_models.command(run, tmp_path / run.name, tmp_path, tmp_path / "teacher.pt", "cpu"))
-        assert int(flags["--val_interval"]) > 16 and float(flags["--validate#dataset#cache_rate"]) == 0.0
+def test_cohorts_are_joined_with_paths_relative_to_their_parent(tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    first = _cohort(data_dir / "cohort", ["sub-001", "sub-002", "sub-003"], data_dir / "hard_a")
+    second = _cohort(data_dir / "cohort_rand", ["sub-001", "sub-002"], data_dir / "hard_b")
+    hard = [data_dir / "hard_a" / "datalist.json", data_dir / "hard_b" / "datalist.json"]
+    data = train_models.join_cohorts([first, second], hard, tmp_path / "runs" / "datalist.json")
+    assert data.dataset_dir == data_dir and data.hard_negatives
+    joined = json.loads(data.datalist.read_text())
+    assert [e["image"] for e in joined["training"]] == [
+        "cohort/sub-002/sub-002_T2S.nii.gz",
+        "cohort/sub-003/sub-003_T2S.nii.gz",
+        "cohort_rand/sub-002/sub-002_T2S.nii.gz",
+    ]
+    assert joined["training"][2]["hard_negatives"] == "hard_b/sub-002_hard-negatives.nii.gz"
+    assert [e["subject"] for e in joined["validation"]] == ["sub-001", "sub-001"] and joined["training"][0][
+        "n_cmb"
+    ] == 1
+    # the same cohorts give the same file: a resumed run draws the same subjects
+    again = train_models.join_cohorts([first, second], hard, tmp_path / "again.json")
+    assert again.datalist.read_text() == data.datalist.read_text()
+    with pytest.raises(ValueError, match="one datalist per cohort"):
+        train_models.join_cohorts([first, second], hard[:1], tmp_path / "x.json")
+    outside = _cohort(tmp_path / "elsewhere" / "c", ["sub-001", "sub-002"])
+    plain = train_models.join_cohorts([first, outside], [], tmp_path / "y.json")
+    assert plain.dataset_dir == tmp_path and not plain.hard_negatives
+    (data_dir / "hard_b" / "datalist.json").write_text(json.dumps({"training": [{"image": "a.nii.gz"}]}))
+    with pytest.raises(ValueError, match="expected a 'hard_negatives' key"):
+        train_models.join_cohorts([first, second], hard, tmp_path / "z.json")
+    with pytest.raises(ValueError, match="not found"):
+        train_models.join_cohorts([tmp_path / "missing"], [], tmp_path / "w.json")
+
+
+def test_randomised_overlays_go_where_they_apply() -> None:
+    runs = {run.name: run for run in train_models.plan([0], 16, 32, randomised=True)}
+    assert runs["teacher"].configs == ("train.json", "teacher.json", "randomised.json")
+    assert runs["screening"].configs[-2:] == ("randomised.json", "randomised_lr.json")
+    # after native_lr.json: the native scans keep their own look, the degraded inputs get a drawn acquisition
+    assert runs["plkd-s0"].configs == (
+        "train.json",
+        "distill_plkd.json",
+        "native_lr.json",
+        "randomised.json",
+        "randomised_lr.json",
+    )
+    assert all("randomised.json" not in r.configs for r in train_models.plan([0], 16, 32))
 
 
 def test_a_damaged_final_file_is_trained_again(tmp_path, monkeypatch, capsys) -> None:
