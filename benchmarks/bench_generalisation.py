@@ -3,6 +3,7 @@
 Usage: python benchmarks/bench_generalisation.py [--data data/generalisation] [--subjects 20]
 [--method shipped=bundles/cmb_lr_mri_segmentation ...] [--domains NAME ...] [--grid full|small]
 [--validation-subjects 5] [--json docs/results/generalisation.json] [--workers 1]
+[--choose-threshold [--cohort data/cohort]]
 
 Each domain is a physics variant of the simulator (``PHYSICS``) rendered by a scanner preset
 (:data:`cmb_kd.synth.SCANNER_PRESETS`): skull-stripped with a zero background, a NaN background (VALDO), 0.8–0.9 mm
@@ -25,6 +26,13 @@ Scores per domain and method, pooled over subjects: lesion TPR, PPV, F1 and fals
 matching (a predicted component touching a reference lesion) and by 5 mm centroid matching (VALDO-style: also a
 component whose centroid lies within 5 mm of a lesion's), and the TPR of lesions below and above 2 mm equivalent
 diameter (centroid matching). Prints a Markdown table; ``--json`` writes the figures.
+
+``--choose-threshold`` touches no benchmark domain: it runs the first method on the validation sets only (the
+``VALIDATION_SEED`` subjects with the default and the randomised physics, both rendered from the training scanner
+distribution, and with ``--cohort`` the native ×4 scans of a cohort's validation split), sweeps the stage-2
+probability threshold and prints per set and threshold the F1 and FP per scan (5 mm matching); the threshold
+chosen is the one of the best mean F1 over the sets (each set counts once, whatever its size), the higher one on
+a tie. The bundle's ``threshold`` is set from it by hand.
 """
 
 from __future__ import annotations
@@ -64,6 +72,10 @@ SMALL_MM = 2.0
 """Equivalent diameter separating small from large lesions, mm."""
 BASELINE_THRESHOLDS = tuple(np.round(np.arange(1.0, 8.01, 0.25), 2))
 """Candidate score thresholds tried for the classical baseline on the validation scans."""
+MODEL_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+"""Stage-2 probability thresholds tried by ``--choose-threshold``."""
+VALIDATION_PHYSICS = ("base", "randomised")
+"""Physics variants of the validation sets of ``--choose-threshold`` (each with ``VALIDATION_SEED`` subjects)."""
 
 PHYSICS: dict[str, dict] = {
     "base": {},
@@ -256,6 +268,62 @@ def choose_baseline_threshold(detector, pairs: list[tuple[Path, Path]]) -> tuple
     return float(best), float(f1[best])
 
 
+def sweep_thresholds(
+    detector, sets: dict[str, list[tuple[Path, Path]]], thresholds: tuple[float, ...] = MODEL_THRESHOLDS
+) -> dict[str, dict[float, Tally]]:
+    """The detections of ``detector`` on every validation set at every stage-2 threshold (stage 2 runs once per
+    scan; :meth:`CMBDetector.detections` re-thresholds its probability map and cleans it up)."""
+    tallies = {name: {t: Tally() for t in thresholds} for name in sets}
+    for name, pairs in sets.items():
+        for scan, reference_path in pairs:
+            reference, affine = _load(reference_path)
+            start = time.perf_counter()
+            prepared = detector.prepare(scan)
+            probability = detector.segment(prepared).probability
+            seconds = time.perf_counter() - start
+            for threshold in thresholds:
+                tallies[name][threshold].add(
+                    detector.detections(prepared, probability, threshold), reference, affine, seconds
+                )
+    return tallies
+
+
+def mean_f1(tallies: dict[str, dict[float, Tally]], threshold: float) -> float:
+    """The mean over the sets of the F1 (5 mm matching) at ``threshold``; a set with no lesion and no detection
+    counts 0."""
+    f1 = [tallies[name][threshold].centroid.f1 for name in tallies]
+    return float(np.mean([0.0 if math.isnan(v) else v for v in f1]))
+
+
+def best_threshold(tallies: dict[str, dict[float, Tally]]) -> float:
+    """The threshold of the best mean F1 (5 mm matching) over the sets, the higher threshold on a tie."""
+    return max(next(iter(tallies.values())), key=lambda t: (round(mean_f1(tallies, t), 6), t))
+
+
+def format_sweep(tallies: dict[str, dict[float, Tally]]) -> str:
+    """Markdown table: one row per threshold, F1 and FP per scan (5 mm matching) of every set, and their mean F1."""
+    names = list(tallies)
+    head = "| threshold | " + " | ".join(f"{n}: F1 | {n}: FP/scan" for n in names) + " | mean F1 |"
+    lines = [head, "| ---: " * (2 * len(names) + 2) + "|"]
+    for threshold in next(iter(tallies.values())):
+        rows = [tallies[n][threshold].row() for n in names]
+        cells = " | ".join(f"{r['f1_centroid']} | {r['fp_per_scan_centroid']}" for r in rows)
+        lines.append(f"| {threshold} | {cells} | {100 * mean_f1(tallies, threshold):.1f} |")
+    return "\n".join(lines)
+
+
+def cohort_validation(cohort: Path, factor: int = 4) -> list[tuple[Path, Path]]:
+    """(native ×``factor`` scan, its label) of every subject of a cohort's validation split."""
+    datalist = cohort / "datalist.json"
+    if not datalist.is_file():
+        raise SystemExit(f"--cohort: {datalist}: not found; expected a cohort written by 'cmb-kd synth'")
+    entries = json.loads(datalist.read_text()).get("validation") or []
+    keys = (f"image_lr_x{factor}", f"label_lr_x{factor}")
+    if not entries or any(k not in e for e in entries for k in keys):
+        raise SystemExit(f"--cohort: {datalist}: expected a validation split with {keys[0]} and {keys[1]}")
+    return [(cohort / e[keys[0]], cohort / e[keys[1]]) for e in entries]
+
+
 def format_table(results: dict[str, dict[str, dict]]) -> str:
     """Markdown table: one row per domain and method."""
     head = (
@@ -296,6 +364,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, default=1, help="processes simulating subjects")
     parser.add_argument("--allow-untrained", action="store_true", help="run bundles without weights (tests only)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file")
+    parser.add_argument(
+        "--choose-threshold", action="store_true", help="sweep the first method's threshold on the validation sets"
+    )
+    parser.add_argument("--cohort", type=Path, default=None, help="with --choose-threshold: in-domain validation")
     args = parser.parse_args(argv)
 
     from cmb_kd.inference import CMBDetector
@@ -307,6 +379,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     first = next(iter(detectors.values()))
     grid_tag = "" if args.grid == "full" else f"-{args.grid}"
+    if args.choose_threshold:
+        return choose_model_threshold(first, args, grid_tag)
     validation = prepare_scans(
         args.data / f"validation{grid_tag}", "base", ScannerConfig(), VALIDATION_SEED,
         args.validation_subjects, args.grid, args.workers,
@@ -337,6 +411,32 @@ def main(argv: list[str] | None = None) -> dict:
         "baseline_threshold": threshold,
         "baseline_validation_f1": validation_f1,
         "results": results,
+    }
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record, indent=1, allow_nan=True))
+    return record
+
+
+def choose_model_threshold(detector, args: argparse.Namespace, grid_tag: str) -> dict:
+    """``--choose-threshold``: the sweep on the validation sets, printed (and written with ``--json``)."""
+    sets = {}
+    for physics in VALIDATION_PHYSICS:
+        # the default physics shares its scans with the baseline's validation ("validation")
+        folder = args.data / (f"validation{grid_tag}" if physics == "base" else f"validation_{physics}{grid_tag}")
+        sets[f"validation_{physics}"] = prepare_scans(
+            folder, physics, ScannerConfig(), VALIDATION_SEED, args.validation_subjects, args.grid, args.workers
+        )
+    if args.cohort is not None:
+        sets["validation_cohort_x4"] = cohort_validation(args.cohort)
+    tallies = sweep_thresholds(detector, sets)
+    chosen = best_threshold(tallies)
+    print(format_sweep(tallies))
+    print(f"\nthreshold of the best mean F1: {chosen}")
+    record = {
+        "sets": {name: len(pairs) for name, pairs in sets.items()},
+        "chosen": chosen,
+        "sweep": {name: {str(t): tally.row() for t, tally in by.items()} for name, by in tallies.items()},
     }
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

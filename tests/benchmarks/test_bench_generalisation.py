@@ -74,3 +74,46 @@ def test_one_domain_end_to_end_writes_the_figures(tmp_path) -> None:
     with pytest.warns(UserWarning, match="UNTRAINED"):
         again = bench.main(argv)
     assert cached.stat().st_mtime_ns == before and again["results"] == record["results"]  # predictions reused
+
+
+def test_best_threshold_takes_the_best_mean_f1_over_the_sets() -> None:
+    affine = np.eye(4)
+    reference = np.zeros((20, 20, 20), np.uint8)
+    reference[5, 5, 5] = reference[15, 15, 15] = 1
+    hit_one = np.zeros_like(reference)
+    hit_one[5, 5, 5] = 1
+    with_fp = hit_one.copy()
+    with_fp[10, 2, 2] = 1
+    tallies = {"a": {0.2: bench.Tally(), 0.5: bench.Tally()}, "b": {0.2: bench.Tally(), 0.5: bench.Tally()}}
+    tallies["a"][0.2].add(reference, reference, affine, 1.0)  # F1 1.0 in a at 0.2
+    tallies["a"][0.5].add(hit_one, reference, affine, 1.0)  # F1 2/3
+    tallies["b"][0.2].add(with_fp, reference, affine, 1.0)  # F1 1/2 in b at 0.2
+    tallies["b"][0.5].add(hit_one, reference, affine, 1.0)  # F1 2/3
+    assert bench.best_threshold(tallies) == 0.2  # mean 0.75 against 0.667
+    tallies["a"][0.2] = bench.Tally()
+    tallies["a"][0.2].add(hit_one, reference, affine, 1.0)
+    assert bench.best_threshold(tallies) == 0.5  # 0.583 against 0.667
+    table = bench.format_sweep(tallies)
+    assert "| 0.5 | 66.7 | 0.0 | 66.7 | 0.0 | 66.7 |" in table and "| 0.2 | 66.7 | 0.0 | 50.0 | 1.0 | 58.3 |" in table
+
+
+@pytest.mark.slow
+def test_choose_threshold_sweeps_the_validation_sets_only(tmp_path) -> None:
+    bundle = tmp_path / "bundle"
+    config = json.loads((default_bundle_dir() / "configs" / "inference.json").read_text())
+    config["working_spacing"] = 2.0
+    config["candidate_detector"]["max_candidates"] = 8
+    (bundle / "configs").mkdir(parents=True)
+    (bundle / "configs" / "inference.json").write_text(json.dumps(config))
+    argv = [
+        "--data", str(tmp_path / "data"), "--grid", "small", "--validation-subjects", "1", "--choose-threshold",
+        "--method", f"tiny={bundle}", "--allow-untrained", "--json", str(tmp_path / "t.json"),
+    ]  # fmt: skip
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        record = bench.main(argv)
+    assert record["sets"] == {"validation_base": 1, "validation_randomised": 1}
+    assert record["chosen"] in bench.MODEL_THRESHOLDS
+    assert set(record["sweep"]["validation_randomised"]) == {str(t) for t in bench.MODEL_THRESHOLDS}
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["validation-small", "validation_randomised-small"]
+    with pytest.raises(SystemExit, match="datalist.json: not found"):
+        bench.main([*argv, "--cohort", str(tmp_path / "no_cohort")])
