@@ -7,7 +7,14 @@ from cmb_kd.transforms.brain_standardisation import (
     BrainStandardisation,
     BrainStandardisationd,
 )
-from cmb_kd.transforms.candidate_crop import KINDS, RandCandidateCrop, RandCandidateCropd, component_centres
+from cmb_kd.transforms.candidate_crop import (
+    KINDS,
+    CandidateCentresd,
+    RandCandidateCrop,
+    RandCandidateCropd,
+    candidate_pools,
+    component_centres,
+)
 from cmb_kd.transforms.cubic import CUBIC_A, aligned_positions, cubic_kernel_weights, cubic_resample_axis, slab_average
 from cmb_kd.transforms.degrade import DegradeResolution, DegradeResolutiond, degrade_resolution
 from cmb_kd.transforms.input_grid import ResampleToInputGrid, ResampleToInputGridd
@@ -46,9 +53,11 @@ __all__ = [
     "STANDARDISATION_METHODS",
     "BrainStandardisation",
     "BrainStandardisationd",
+    "CandidateCentresd",
     "RandCandidateCrop",
     "RandCandidateCropd",
     "KINDS",
+    "candidate_pools",
     "component_centres",
     "patch_augmentation",
 ]

@@ -24,7 +24,14 @@ from scipy import ndimage
 
 from cmb_kd.transforms._checks import as_triple, check_ndim, require_keys
 
-__all__ = ["RandCandidateCrop", "RandCandidateCropd", "KINDS", "component_centres"]
+__all__ = [
+    "CandidateCentresd",
+    "RandCandidateCrop",
+    "RandCandidateCropd",
+    "KINDS",
+    "candidate_pools",
+    "component_centres",
+]
 
 KINDS = ("positive", "mimic", "false_positive", "negative")
 """Patch kinds, in the order of the ratio arguments; recorded in each patch's ``meta["patch_kind"]``."""
@@ -46,6 +53,40 @@ def component_centres(mask: NdarrayOrTensor) -> np.ndarray:
         mean = coords.mean(0)
         centres[i] = coords[np.argmin(((coords - mean) ** 2).sum(1))] + [s.start for s in box]
     return centres
+
+
+def candidate_pools(
+    label: NdarrayOrTensor | None,
+    mimic: NdarrayOrTensor | None,
+    fp_centers: NdarrayOrTensor | Sequence[Sequence[int]] | None,
+    shape: Sequence[int],
+) -> dict[str, np.ndarray]:
+    """The centres each patch kind but ``negative`` is drawn from, ``{kind: (N, 3) int}``: the components of the
+    CMB ``label`` and the ``mimic`` mask ``(1, H, W, D)``, and the hard negatives ``fp_centers`` (a mask
+    ``(1, H, W, D)`` or ``(N, 3)`` voxel indices), empty where not given."""
+    empty = np.zeros((0, 3), np.int64)
+    return {
+        "positive": component_centres(label) if label is not None else empty,
+        "mimic": component_centres(mimic) if mimic is not None else empty,
+        "false_positive": _fp_array(fp_centers, tuple(int(s) for s in shape)),
+    }
+
+
+def _fp_array(fp_centers: NdarrayOrTensor | Sequence[Sequence[int]] | None, shape: tuple[int, ...]) -> np.ndarray:
+    if fp_centers is None:
+        return np.zeros((0, 3), np.int64)
+    a = np.asarray(convert_to_numpy(fp_centers) if isinstance(fp_centers, torch.Tensor) else fp_centers)
+    if a.ndim == 4:
+        if tuple(a.shape[1:]) != shape:
+            raise ValueError(f"fp_centers: expected a mask of spatial shape {shape}, got {tuple(a.shape[1:])}")
+        return component_centres(a)
+    if a.size == 0:
+        return np.zeros((0, 3), np.int64)
+    if a.ndim != 2 or a.shape[1] != 3 or not np.all(np.isfinite(a)):
+        raise ValueError(
+            f"fp_centers: expected finite voxel indices of shape (N, 3) or a mask (1, H, W, D), got shape {a.shape}"
+        )
+    return np.round(a).astype(np.int64)
 
 
 class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
@@ -112,6 +153,7 @@ class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
         fp_centers: NdarrayOrTensor | Sequence[Sequence[int]] | None = None,
         brain: NdarrayOrTensor | None = None,
         spatial_shape: Sequence[int] | None = None,
+        pools: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         """Draw the kinds and centres of ``num_samples`` patches.
 
@@ -123,6 +165,8 @@ class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
                 orientation and cropping transforms, a list of indices does not).
             brain: brain mask ``(1, H, W, D)`` for the random negatives (whole volume if ``None``).
             spatial_shape: ``(H, W, D)``; taken from the first array given if ``None``.
+            pools: the centres of :func:`candidate_pools`, computed once per subject (:class:`CandidateCentresd`);
+                ``label``, ``mimic`` and ``fp_centers`` are then not read. The draws are the same either way.
         """
         arrays = {"label": label, "mimic": mimic, "brain": brain}
         shape = None if spatial_shape is None else tuple(int(s) for s in spatial_shape)
@@ -136,17 +180,17 @@ class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
                 raise ValueError(f"{name}: expected spatial shape {shape}, got {tuple(a.shape[1:])}")
         if shape is None:
             raise ValueError("spatial_shape: expected a shape or at least one of label/mimic/brain, got none")
-        pools: list[np.ndarray] = [
-            component_centres(label) if label is not None else np.zeros((0, 3), np.int64),
-            component_centres(mimic) if mimic is not None else np.zeros((0, 3), np.int64),
-            self._fp_array(fp_centers, shape),
-        ]
+        if pools is None:
+            pools = candidate_pools(label, mimic, fp_centers, shape)
+        elif set(pools) != set(KINDS[:3]) or any(np.ndim(pools[k]) != 2 or np.shape(pools[k])[1] != 3 for k in pools):
+            raise ValueError(f"pools: expected (N, 3) centres of each of {KINDS[:3]}, got {sorted(pools)}")
+        by_kind = [np.asarray(pools[kind], np.int64) for kind in KINDS[:3]]
         brain_index = None
         if brain is not None:
             brain_index = np.flatnonzero(convert_to_numpy(brain)[0] > 0)
             if brain_index.size == 0:
                 brain_index = None
-        available = np.array([len(p) > 0 for p in pools] + [True])
+        available = np.array([len(p) > 0 for p in by_kind] + [True])
         p = self.ratios * available
         if p.sum() <= 0:
             p = np.array([0.0, 0.0, 0.0, 1.0])
@@ -160,27 +204,10 @@ class RandCandidateCrop(Randomizable, MultiSampleTrait, Transform):
                 else:
                     centre = np.array(np.unravel_index(brain_index[self.R.randint(0, brain_index.size)], shape))
             else:
-                pool = pools[kind]
+                pool = by_kind[kind]
                 centre = pool[self.R.randint(0, len(pool))] + self.R.randint(-self.jitter, self.jitter + 1)
             centre = np.clip(centre, 0, np.array(shape) - 1)
             self.centers.append((KINDS[kind], tuple(int(c) for c in centre)))
-
-    @staticmethod
-    def _fp_array(fp_centers: NdarrayOrTensor | Sequence[Sequence[int]] | None, shape: tuple[int, ...]) -> np.ndarray:
-        if fp_centers is None:
-            return np.zeros((0, 3), np.int64)
-        a = np.asarray(convert_to_numpy(fp_centers) if isinstance(fp_centers, torch.Tensor) else fp_centers)
-        if a.ndim == 4:
-            if tuple(a.shape[1:]) != shape:
-                raise ValueError(f"fp_centers: expected a mask of spatial shape {shape}, got {tuple(a.shape[1:])}")
-            return component_centres(a)
-        if a.size == 0:
-            return np.zeros((0, 3), np.int64)
-        if a.ndim != 2 or a.shape[1] != 3 or not np.all(np.isfinite(a)):
-            raise ValueError(
-                f"fp_centers: expected finite voxel indices of shape (N, 3) or a mask (1, H, W, D), got shape {a.shape}"
-            )
-        return np.round(a).astype(np.int64)
 
     def crop(self, img: NdarrayOrTensor, center: Sequence[int], kind: str = "", name: str = "img") -> NdarrayOrTensor:
         """Crop one patch of ``spatial_size`` centred on ``center`` (index ``size // 2`` of the patch), padded.
@@ -245,6 +272,8 @@ class RandCandidateCropd(Randomizable, MultiSampleTrait, MapTransform):
         spatial_size, num_samples, positive, mimic, false_positive, negative, jitter, pad_value: see
             :class:`RandCandidateCrop`.
         allow_missing_keys: skip missing keys instead of raising.
+        centres_key: optional key written by :class:`CandidateCentresd`; where a sample holds it, its centres are
+            used instead of labelling the CMB, mimic and hard-negative masks again (the same draws, faster).
     """
 
     def __init__(
@@ -263,8 +292,10 @@ class RandCandidateCropd(Randomizable, MultiSampleTrait, MapTransform):
         jitter: Sequence[int] | int = (4, 4, 2),
         pad_value: float = 0.0,
         allow_missing_keys: bool = False,
+        centres_key: Hashable | None = None,
     ) -> None:
         MapTransform.__init__(self, keys, allow_missing_keys)
+        self.centres_key = centres_key
         self.label_key, self.mimic_key, self.fp_centers_key, self.brain_key = (
             label_key,
             mimic_key,
@@ -285,12 +316,14 @@ class RandCandidateCropd(Randomizable, MultiSampleTrait, MapTransform):
     def randomize(self, data: Mapping[Hashable, NdarrayOrTensor]) -> None:
         """Draw the patch centres of one sample."""
         first = next(iter(self.key_iterator(data)))
+        pools = data.get(self.centres_key) if self.centres_key is not None else None
         self.cropper.randomize(
-            label=data[self.label_key],
-            mimic=data[self.mimic_key] if self.mimic_key is not None else None,
-            fp_centers=data[self.fp_centers_key] if self.fp_centers_key is not None else None,
+            label=data[self.label_key] if pools is None else None,
+            mimic=data[self.mimic_key] if self.mimic_key is not None and pools is None else None,
+            fp_centers=data[self.fp_centers_key] if self.fp_centers_key is not None and pools is None else None,
             brain=data[self.brain_key] if self.brain_key is not None else None,
             spatial_shape=data[first].shape[1:],
+            pools=pools,
         )
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> list[dict[Hashable, NdarrayOrTensor]]:
@@ -315,3 +348,46 @@ class RandCandidateCropd(Randomizable, MultiSampleTrait, MapTransform):
                 sample[key] = self.cropper.crop(d[key], centre, kind, f"key '{key}'")
             out.append(sample)
         return out
+
+
+class CandidateCentresd(MapTransform):
+    """The centres :class:`RandCandidateCropd` draws its CMB, mimic and hard-negative patches from, computed once.
+
+    Labelling the connected components of a subject's masks costs more than drawing and cropping its patches; it
+    gives the same centres on every draw. Put this deterministic transform after the last transform that moves
+    voxels, before the random ones, so that a ``CacheDataset`` keeps its result, and give ``RandCandidateCropd`` the
+    same ``centres_key`` (delete the key before collating: the pools differ in length between subjects).
+
+    Args:
+        label_key: CMB label key ``(1, H, W, D)``.
+        mimic_key: optional mimic mask key.
+        fp_centers_key: optional hard-negative key (mask or ``(N, 3)`` voxel indices).
+        centres_key: key written: ``{kind: (N, 3) int}`` of :func:`candidate_pools`.
+        allow_missing_keys: skip a missing optional key instead of raising.
+    """
+
+    def __init__(
+        self,
+        label_key: Hashable = "label",
+        mimic_key: Hashable | None = None,
+        fp_centers_key: Hashable | None = None,
+        centres_key: Hashable = "candidate_centres",
+        allow_missing_keys: bool = False,
+    ) -> None:
+        MapTransform.__init__(self, [label_key], allow_missing_keys)
+        self.label_key, self.mimic_key, self.fp_centers_key = label_key, mimic_key, fp_centers_key
+        self.centres_key = centres_key
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, object]:
+        d = dict(data)
+        optional = [k for k in (self.mimic_key, self.fp_centers_key) if k is not None]
+        require_keys(d, [self.label_key, *optional], self.allow_missing_keys)
+        label = d[self.label_key]
+        check_ndim(label, (4,), f"key '{self.label_key}'", "channel-first (C, H, W, D)")
+        d[self.centres_key] = candidate_pools(
+            label,
+            d.get(self.mimic_key) if self.mimic_key is not None else None,
+            d.get(self.fp_centers_key) if self.fp_centers_key is not None else None,
+            label.shape[1:],
+        )
+        return d

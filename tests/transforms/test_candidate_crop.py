@@ -3,7 +3,7 @@ import pytest
 import torch
 from monai.data import MetaTensor
 
-from cmb_kd.transforms import RandCandidateCrop, RandCandidateCropd, component_centres
+from cmb_kd.transforms import CandidateCentresd, RandCandidateCrop, RandCandidateCropd, component_centres
 
 
 def _subject() -> dict:
@@ -140,3 +140,22 @@ def test_plain_tensor_and_jitter_bounds():
 def test_bad_input(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_centres_computed_once_give_the_same_draws():
+    d = _subject()
+    cached = CandidateCentresd("label", "mimic", "fp")(d)
+    pools = cached["candidate_centres"]
+    assert set(pools) == {"positive", "mimic", "false_positive"}
+    assert {tuple(c) for c in pools["positive"]} == {tuple(c) for c in component_centres(d["label"])}
+    # the masks are no longer read: centres come from the cached pools, and the draws are those of the masks
+    blank = {**cached, "label": torch.zeros_like(d["label"]), "mimic": torch.zeros_like(d["mimic"])}
+    args = dict(keys=["image", "label"], label_key="label", mimic_key="mimic", fp_centers_key="fp", brain_key="brain")
+    a = RandCandidateCropd(**args, num_samples=12).set_random_state(5)(d)
+    b = RandCandidateCropd(**args, num_samples=12, centres_key="candidate_centres").set_random_state(5)(blank)
+    assert [s["image"].meta["patch_center"] for s in a] == [s["image"].meta["patch_center"] for s in b]
+    assert {s["image"].meta["patch_kind"] for s in b} >= {"positive", "mimic"}
+    with pytest.raises(ValueError, match="pools: expected"):
+        RandCandidateCrop((8, 8, 4)).randomize(spatial_shape=(40, 40, 20), pools={"positive": np.zeros((0, 3))})
+    with pytest.raises(ValueError, match="'no_such_key' is missing"):
+        CandidateCentresd("label", "no_such_key")(d)
