@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import nibabel as nib
 import numpy as np
 import torch
 from monai.data import MetaTensor
@@ -19,6 +20,7 @@ from monai.utils import convert_to_numpy
 
 from cmb_kd.candidates import CandidateDetector
 from cmb_kd.inference._checks import as_affine, as_binary_mask, spacing_of
+from cmb_kd.inference.bundle_location import default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
 from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.input_error import InputError
@@ -208,7 +210,7 @@ class CMBDetector:
     @classmethod
     def from_bundle(
         cls,
-        bundle_dir: str | os.PathLike,
+        bundle_dir: str | os.PathLike | None = None,
         device: str | torch.device = "cpu",
         *,
         allow_untrained: bool = False,
@@ -223,7 +225,8 @@ class CMBDetector:
         through :func:`load_network_weights`.
 
         Args:
-            bundle_dir: the bundle folder (holding ``configs/inference.json``).
+            bundle_dir: the bundle folder (holding ``configs/inference.json``); None: the shipped bundle
+                (:func:`default_bundle_dir`, as ``cmb-kd infer`` without ``--bundle``).
             device: where the networks run.
             allow_untrained: run with freshly initialised weights (and a warning) when ``models/model.pt`` is
                 missing; for tests and speed benchmarks only.
@@ -239,7 +242,7 @@ class CMBDetector:
         """
         from monai.bundle import ConfigParser
 
-        root = Path(bundle_dir)
+        root = default_bundle_dir() if bundle_dir is None else Path(bundle_dir)
         config_file = root / INFERENCE_CONFIG
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: bundle folder not found; expected a folder holding {INFERENCE_CONFIG}")
@@ -281,12 +284,13 @@ class CMBDetector:
         """Detect the CMBs of one scan: :meth:`segment` of :meth:`prepare`.
 
         Args:
-            image: a NIfTI path, or the scan ``(X, Y, Z)`` / ``(1, X, Y, Z)`` as an array or (Meta)tensor.
+            image: a NIfTI path, a nibabel image (with its own affine), or the scan ``(X, Y, Z)`` /
+                ``(1, X, Y, Z)`` as an array or (Meta)tensor.
             affine: 4x4 voxel-to-world affine (RAS, mm) of an array; a MetaTensor carries its own; not allowed
-                with a path (the file's is used).
-            brain_mask: optional brain mask on the input grid (path or array; non-zero is brain, NaN is not); it
-                wins over the pre-masked test, and skull stripping is skipped.
-            phase: optional high-pass phase on the input grid (path or array; NaN voxels count as 0), for the
+                with a path or a nibabel image (theirs is used).
+            brain_mask: optional brain mask on the input grid (path, nibabel image or array; non-zero is brain,
+                NaN is not); it wins over the pre-masked test, and skull stripping is skipped.
+            phase: optional high-pass phase on the input grid (path, image or array; NaN voxels count as 0), for the
                 clean-up's phase rule.
             name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
                 it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
@@ -320,12 +324,13 @@ class CMBDetector:
         comparing networks on the same scans.
 
         Args:
-            image: a NIfTI path, or the scan ``(X, Y, Z)`` / ``(1, X, Y, Z)`` as an array or (Meta)tensor.
+            image: a NIfTI path, a nibabel image (with its own affine), or the scan ``(X, Y, Z)`` /
+                ``(1, X, Y, Z)`` as an array or (Meta)tensor.
             affine: 4x4 voxel-to-world affine (RAS, mm) of an array; a MetaTensor carries its own; not allowed
-                with a path (the file's is used).
-            brain_mask: optional brain mask on the input grid (path or array; non-zero is brain, NaN is not); it
-                wins over the pre-masked test, and skull stripping is skipped.
-            phase: optional high-pass phase on the input grid (path or array; NaN voxels count as 0), for the
+                with a path or a nibabel image (theirs is used).
+            brain_mask: optional brain mask on the input grid (path, nibabel image or array; non-zero is brain,
+                NaN is not); it wins over the pre-masked test, and skull stripping is skipped.
+            phase: optional high-pass phase on the input grid (path, image or array; NaN voxels count as 0), for the
                 clean-up's phase rule.
             name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
                 it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
@@ -583,10 +588,16 @@ class CMBDetector:
                 raise ValueError("affine: expected None with a file path (the file's own affine is used)")
             data, file_affine, _ = load_scan(image)
             return data, file_affine
+        if isinstance(image, nib.spatialimages.SpatialImage):
+            if affine is not None:
+                raise ValueError("affine: expected None with a nibabel image (the image's own affine is used)")
+            image, affine = np.asanyarray(image.dataobj), image.affine
         if isinstance(image, MetaTensor) and affine is None:
             affine = image.affine
         if not isinstance(image, (np.ndarray, torch.Tensor)):
-            raise ValueError(f"image: expected a NIfTI path, a numpy array or a tensor, got {type(image).__name__}")
+            raise ValueError(
+                f"image: expected a NIfTI path, a nibabel image, a numpy array or a tensor, got {type(image).__name__}"
+            )
         if affine is None:
             raise ValueError("affine: expected the 4x4 voxel-to-world affine of the array (RAS, mm), got None")
         data = _spatial(_to_array(image), "image")
@@ -636,6 +647,8 @@ class CMBDetector:
                 array = load_scan(value)[0]
             except InputError as err:
                 raise ValueError(f"{name}: {err}") from err
+        elif isinstance(value, nib.spatialimages.SpatialImage):
+            array = _spatial(np.asanyarray(value.dataobj), name)
         else:
             array = _spatial(_to_array(value), name)
         if array.shape != tuple(shape):

@@ -95,9 +95,22 @@ def test_numpy_metatensor_and_path_give_the_same_result(tmp_path, write_nifti) -
     path = write_nifti(tmp_path / "scan.nii.gz", image, affine)
     mask_path = write_nifti(tmp_path / "brain.nii.gz", brain, affine)
     from_path = detector(path, brain_mask=mask_path)
+    from_nibabel = detector(nib.load(path), brain_mask=nib.load(mask_path))
     assert np.array_equal(from_array.mask, from_meta.mask)
     assert np.array_equal(from_array.mask, from_path.mask)
+    assert np.array_equal(from_array.probability, from_nibabel.probability)
     assert nib.load(path).shape == image.shape
+    with pytest.raises(ValueError, match="affine: expected None with a nibabel image"):
+        detector(nib.load(path), affine)
+
+
+def test_from_bundle_without_a_folder_builds_the_shipped_bundle() -> None:
+    from cmb_kd.inference import default_bundle_dir
+
+    shipped, named = CMBDetector.from_bundle(), CMBDetector.from_bundle(default_bundle_dir())
+    assert shipped.threshold == named.threshold
+    first = next(iter(named.network.state_dict().values()))
+    assert torch.equal(next(iter(shipped.network.state_dict().values())), first)
 
 
 def test_untrained_e2unet_and_screening_fcn_run_end_to_end() -> None:
