@@ -256,7 +256,7 @@ def _process(
         result.lesions,
         header=header,
         report_image=data if report else None,
-        report_title=f"{writer.name_of(path)}: {result.count} CMB(s)",
+        report_title=result.report_title(writer.name_of(path)),
     )
     logger.info("%s: %d CMB(s) in %.1f s", path.name, result.count, sum(result.timings.values()))
     return InferenceOutcome.succeeded(path, result.count, warnings=result.warnings)

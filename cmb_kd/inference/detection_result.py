@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -43,3 +46,71 @@ class DetectionResult:
     def total_seconds(self) -> float:
         """Sum of the stage timings."""
         return float(sum(self.timings.values()))
+
+    def report_title(self, name: str) -> str:
+        """The title of the report picture of scan ``name``."""
+        return f"{name}: {self.count} CMB(s)"
+
+    def lesion_rows(self) -> list[dict[str, int | float]]:
+        """The lesion table as one dict per lesion (the columns of ``NAME_cmb_lesions.csv``, in order)."""
+        return [lesion.as_row() for lesion in self.lesions]
+
+    def to_dataframe(self) -> Any:
+        """The lesion table as a ``pandas.DataFrame`` (one row per lesion, the CSV's columns, even when empty).
+
+        Raises:
+            ImportError: when pandas is not installed (it is not a dependency of cmb_kd; :meth:`lesion_rows`
+                gives the same table without it).
+        """
+        try:
+            import pandas as pd
+        except ImportError as err:
+            raise ImportError(
+                "to_dataframe needs pandas, which is not installed (pip install pandas); lesion_rows() gives the "
+                "same table as a list of dicts"
+            ) from err
+        from cmb_kd.inference.lesion import LESION_COLUMNS
+
+        return pd.DataFrame(self.lesion_rows(), columns=list(LESION_COLUMNS))
+
+    def save(
+        self, folder: str | os.PathLike, name: str, *, image: Any | None = None, header: Any | None = None
+    ) -> list[Path]:
+        """Write what ``cmb-kd infer`` writes for one scan: ``NAME_cmb_mask.nii.gz``, ``NAME_cmb_lesions.csv`` and,
+        given the scan, the picture ``NAME_cmb_report.png``, as a unit (:meth:`OutputWriter.write_scan`; the batch
+        summary ``cmb_summary.csv`` belongs to a batch run and is not written).
+
+        Args:
+            folder: output folder, created when missing.
+            name: the scan's name ``NAME`` (a trailing ``.nii.gz`` or ``.nii`` is dropped).
+            image: the scan ``(X, Y, Z)`` on the input grid, to draw the picture on (NaN drawn as 0); None: no
+                picture (and a picture of an earlier save of this name is removed).
+            header: the input's NIfTI header, whose sform/qform codes the mask keeps.
+
+        Returns:
+            The written paths: mask, lesion table, then the picture.
+
+        Raises:
+            ValueError: for a name that is empty or holds a path separator, or an image not of the mask's shape.
+            OutputError: when the folder or a file cannot be written (no output of the scan is left then).
+        """
+        from cmb_kd.inference.output_writer import OutputWriter
+
+        stem = str(name).removesuffix(".gz").removesuffix(".nii")
+        if not stem or os.sep in stem or (os.altsep and os.altsep in stem):
+            raise ValueError(f"name: expected a scan name without folders, e.g. 'sub-001_T2S', got {name!r}")
+        if image is not None:
+            image = np.asarray(image, dtype=np.float32).reshape(np.shape(image)[-3:])
+            if image.shape != self.mask.shape:
+                raise ValueError(f"image: expected the mask's shape {self.mask.shape}, got {image.shape}")
+            image = np.where(np.isfinite(image), image, np.float32(0))
+        writer = OutputWriter(folder)
+        return writer.write_scan(
+            f"{stem}.nii.gz",
+            self.mask,
+            self.affine,
+            self.lesions,
+            header=header,
+            report_image=image,
+            report_title=self.report_title(stem),
+        )
