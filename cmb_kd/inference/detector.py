@@ -23,6 +23,7 @@ from cmb_kd.inference._checks import as_affine, as_binary_mask, spacing_of
 from cmb_kd.inference.bundle_location import default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
 from cmb_kd.inference.detection_result import DetectionResult
+from cmb_kd.inference.input_discovery import phase_beside
 from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
@@ -56,6 +57,10 @@ STAGES: tuple[str, ...] = (
 BRAIN_SOURCES: tuple[str, ...] = ("given", "pre-masked", "skull-strip")
 """Where the brain mask of a scan came from (:attr:`PreparedScan.brain_source`): a given mask, the non-zero region
 of a pre-masked scan (:class:`PreMaskedBrain`), or ``skull_strip``."""
+
+
+PHASE_BESIDE = "beside"
+"""The ``phase`` argument that finds a scan's phase image beside it."""
 
 
 def _as_threshold(threshold: object) -> float:
@@ -291,7 +296,9 @@ class CMBDetector:
             brain_mask: optional brain mask on the input grid (path, nibabel image or array; non-zero is brain,
                 NaN is not); it wins over the pre-masked test, and skull stripping is skipped.
             phase: optional high-pass phase on the input grid (path, image or array; NaN voxels count as 0), for the
-                clean-up's phase rule.
+                clean-up's phase rule; ``"beside"``: the phase image found beside a scan given as a path, as
+                ``cmb-kd infer`` does (:func:`phase_beside`; none found: no phase). A path never brings its phase
+                along by itself. (A file named ``beside`` is given as ``./beside``.)
             name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
                 it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
 
@@ -331,7 +338,9 @@ class CMBDetector:
             brain_mask: optional brain mask on the input grid (path, nibabel image or array; non-zero is brain,
                 NaN is not); it wins over the pre-masked test, and skull stripping is skipped.
             phase: optional high-pass phase on the input grid (path, image or array; NaN voxels count as 0), for the
-                clean-up's phase rule.
+                clean-up's phase rule; ``"beside"``: the phase image found beside a scan given as a path, as
+                ``cmb-kd infer`` does (:func:`phase_beside`; none found: no phase). A path never brings its phase
+                along by itself. (A file named ``beside`` is given as ``./beside``.)
             name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
                 it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
 
@@ -346,6 +355,11 @@ class CMBDetector:
                 array that is no magnitude scan, the message starting ``image:``), or a scan in which no brain is
                 found.
         """
+        if isinstance(phase, str) and phase == PHASE_BESIDE:
+            if not isinstance(image, (str, os.PathLike)):
+                raise ValueError(f"phase: {PHASE_BESIDE!r} needs the scan as a path, got {type(image).__name__}")
+            phase = phase_beside(image)
+            logger.debug("%s: phase %s", image, "from " + str(phase) if phase else "not found beside it")
         timer = _StageTimer()
         with timer("load"):
             data, in_affine = self._load_image(image, affine)

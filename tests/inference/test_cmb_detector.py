@@ -321,6 +321,20 @@ def test_phase_threshold_applies_to_scans_given_with_their_phase() -> None:
         _detector(phase_threshold=1.5)
 
 
+def test_phase_beside_a_path_is_used_only_when_asked(tmp_path, write_nifti) -> None:
+    image, affine, brain = _scan()
+    scan = write_nifti(tmp_path / "sub-001_T2S.nii.gz", image, affine)
+    detector = _detector(_Graded(), threshold=0.9, phase_threshold=0.3)
+    assert detector.prepare(scan, brain_mask=brain).phase is None  # a path alone brings no phase
+    assert detector.prepare(scan, brain_mask=brain, phase="beside").phase is None  # none beside it yet
+    phase = np.random.default_rng(1).normal(0.0, 0.01, image.shape).astype(np.float32)
+    write_nifti(tmp_path / "sub-001_phase.nii.gz", phase, affine)
+    beside = detector.prepare(scan, brain_mask=brain, phase="beside")
+    assert np.array_equal(beside.phase, phase) and detector.threshold_for(beside) == 0.3
+    with pytest.raises(ValueError, match="'beside' needs the scan as a path"):
+        detector.prepare(image, affine, brain_mask=brain, phase="beside")
+
+
 def test_segment_bad_arguments() -> None:
     image, affine, brain = _scan()
     detector = _detector()
