@@ -135,15 +135,62 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     return run.status
 
 
+SYNTH_DESCRIPTION = """Simulate a cohort of synthetic subjects with CMBs and mimics (veins, calcifications): for
+each, a 1 mm T2*-weighted magnitude, phase and SWI, their native thick-slice acquisitions, the CMB label, brain
+mask and mimic mask, and a JSON of the drawn physics and lesions. Reproducible from --seed."""
+SYNTH_EPILOG = """writes:
+  OUT_DIR/datalist.json, OUT_DIR/cohort.json
+  OUT_DIR/sub-XXX/sub-XXX_{T2S,phase,SWI,CMB,brainmask,mimics}.nii.gz, ..._lr-xF.nii.gz per factor, sub-XXX.json
+
+example:
+  cmb-kd synth data/cohort --subjects 20 --seed 1 --workers 2"""
+INFER_DESCRIPTION = """Detect CMBs in T2*-weighted or SWI magnitude scans (NIfTI, any orientation and voxel size, thick
+slices welcome), writing a CMB mask and a lesion table per scan and one summary for the run. Good inputs are
+finished even when others fail; the failures are listed and the exit code is 1."""
+INFER_EPILOG = """accepts:
+  NIfTI files (.nii, .nii.gz) and folders of them, flat or one folder per subject (VALDO, cmb-kd synth);
+  masks, labels and phase maps in a folder are skipped. A phase image beside a scan (sub-001_phase.nii.gz beside
+  sub-001_T2S.nii.gz) turns on the phase rule against calcifications.
+
+writes, in --output:
+  NAME_cmb_mask.nii.gz     CMB mask on the scan's own grid (uint8)
+  NAME_cmb_lesions.csv     one row per lesion: centroid (voxel, mm), voxels, volume, diameter, probability
+  NAME_cmb_report.png      with --report: slices with the detections outlined
+  cmb_summary.csv          one row per input: status, count, time, warnings or error
+
+example:
+  cmb-kd infer scans/ --output results/ --report"""
+EVALUATE_DESCRIPTION = """Score predicted CMB masks against reference masks, lesion by lesion (a predicted component
+touching a reference lesion, or with --max-distance one whose centroid lies near it) and voxel by voxel."""
+EVALUATE_EPILOG = """accepts:
+  --pred: a folder of NAME_cmb_mask.nii.gz (as cmb-kd infer writes); --ref: reference masks named NAME.nii.gz,
+  NAME_CMB.nii.gz or by subject folder (VALDO and cmb-kd synth layouts; docs/metrics.md)
+
+writes, in --output (default --pred):
+  metrics.json, metrics_per_subject.csv; prints the table
+
+example:
+  cmb-kd evaluate --pred results/ --ref data/cohort --max-distance 5"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser of ``cmb-kd`` with one sub-parser per subcommand."""
+    from cmb_kd import __version__
+
     parser = argparse.ArgumentParser(
         prog="cmb-kd", description="Cerebral microbleed detection on low-resolution T2*/SWI MRI."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    synth = sub.add_parser("synth", help="generate a physics-based synthetic CMB cohort")
+    synth = sub.add_parser(
+        "synth",
+        help="generate a physics-based synthetic CMB cohort",
+        description=SYNTH_DESCRIPTION,
+        epilog=SYNTH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     synth.add_argument("out_dir", help="output folder (must be empty or absent unless --overwrite)")
     synth.add_argument("--subjects", type=int, default=10, help="number of subjects (default 10)")
     synth.add_argument("--seed", type=int, default=0, help="random seed of the cohort (default 0)")
@@ -171,7 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth)
 
-    infer = sub.add_parser("infer", help="detect CMBs in NIfTI scans with the two-stage pipeline of a bundle")
+    infer = sub.add_parser(
+        "infer",
+        help="detect CMBs in NIfTI scans with the two-stage pipeline of a bundle",
+        description=INFER_DESCRIPTION,
+        epilog=INFER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     infer.add_argument(
         "inputs",
         nargs="+",
@@ -219,7 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--quiet", action="store_true", help="no progress bar")
     infer.set_defaults(handler=_cmd_infer)
 
-    evaluate = sub.add_parser("evaluate", help="lesion-level and voxel-level metrics of predicted CMB masks")
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="lesion-level and voxel-level metrics of predicted CMB masks",
+        description=EVALUATE_DESCRIPTION,
+        epilog=EVALUATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     evaluate.add_argument("--pred", required=True, help="folder of NAME_cmb_mask.nii.gz predictions")
     evaluate.add_argument("--ref", required=True, help="folder of reference masks (flat or cohort/VALDO layout)")
     evaluate.add_argument(

@@ -15,6 +15,32 @@ def test_help_lists_subcommands(capsys):
     assert "synth" in out and "evaluate" in out
 
 
+def test_version_is_the_package_version(capsys):
+    from cmb_kd import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"cmb-kd {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("command", "outputs"),
+    [
+        ("synth", ["datalist.json", "sub-XXX_{T2S,phase,SWI,CMB,brainmask,mimics}.nii.gz"]),
+        ("infer", ["NAME_cmb_mask.nii.gz", "NAME_cmb_lesions.csv", "NAME_cmb_report.png", "cmb_summary.csv"]),
+        ("evaluate", ["metrics.json", "metrics_per_subject.csv"]),
+    ],
+)
+def test_each_subcommand_help_describes_inputs_outputs_and_an_example(capsys, command, outputs):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "writes" in out and f"example:\n  cmb-kd {command} " in out
+    assert all(name in out for name in outputs)
+    if command != "synth":
+        assert "accepts:" in out
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
