@@ -70,15 +70,18 @@ def open_nifti(path: str | os.PathLike) -> tuple[nib.Nifti1Image, tuple[int, int
         raise InputError(file, f"not a NIfTI file name (suffix {''.join(file.suffixes) or 'none'!r})", EXPECTED_FILE)
     try:
         with open(file, "rb") as handle:
-            head = handle.read(2)
+            head = handle.read(4)
     except OSError as err:
         raise InputError(file, f"cannot be read ({err.strerror or type(err).__name__})", EXPECTED_FILE) from err
     if not head:
         raise InputError(file, "empty file (0 bytes)", EXPECTED_FILE)
-    if file.name.lower().endswith(".gz") and head != _GZIP_MAGIC:
-        raise InputError(
-            file, "named .nii.gz but not gzip-compressed", "a gzip-compressed NIfTI file, or rename to .nii"
+    if file.name.lower().endswith(".gz") and head[:2] != _GZIP_MAGIC:
+        # an uncompressed NIfTI starts with its header size, 348 (NIfTI-1) or 540 (NIfTI-2), in either byte order
+        plain_nifti = len(head) == 4 and any(int.from_bytes(head, order) in (348, 540) for order in ("little", "big"))
+        expected = (
+            "its content is an uncompressed NIfTI: rename it to .nii" if plain_nifti else "a gzip-compressed NIfTI file"
         )
+        raise InputError(file, "named .nii.gz but not gzip-compressed", expected)
     try:
         image = nib.load(file, mmap=False)
     except _READ_ERRORS as err:

@@ -92,9 +92,15 @@ def load_network_weights(
     file = Path(path)
     if not file.is_file():
         if not allow_untrained:
+            where = ""
+            if not file.is_absolute():  # a bundle's paths follow its bundle_root, "." unless given
+                where = (
+                    f" in {Path.cwd()} (a relative path: a bundle's files are found from its bundle_root, so run from "
+                    "the bundle folder or pass --bundle_root BUNDLE_FOLDER)"
+                )
             raise FileNotFoundError(
-                f"{file}: network weights not found; expected a trained checkpoint there (train the bundle, or "
-                "download its weights); allow_untrained=True (cmb-kd infer --allow-untrained) runs with random "
+                f"{file}: network weights not found{where}; expected a trained checkpoint there (train the bundle, "
+                "or download its weights); allow_untrained=True (cmb-kd infer --allow-untrained) runs with random "
                 "weights for testing only"
             )
         message = f"{file} not found: using UNTRAINED {type(network).__name__} weights; detections are meaningless"

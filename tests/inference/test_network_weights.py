@@ -27,8 +27,15 @@ def test_round_trip(tmp_path, wrap: str | None) -> None:
 
 def test_missing_file_names_the_path(tmp_path) -> None:
     path = tmp_path / "models" / "model.pt"
-    with pytest.raises(FileNotFoundError, match=r"models/model\.pt: network weights not found"):
+    with pytest.raises(FileNotFoundError, match=r"models/model\.pt: network weights not found; expected"):
         load_network_weights(_net(0), path)
+
+
+def test_a_relative_path_names_the_folder_and_bundle_root(tmp_path, monkeypatch) -> None:
+    # what a bundle run outside its folder without --bundle_root looks for: ./models/model.pt from the current folder
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=f"not found in {tmp_path} .*pass --bundle_root BUNDLE_FOLDER"):
+        load_network_weights(_net(0), "./models/model.pt")
 
 
 def test_missing_file_allowed_untrained_warns(tmp_path) -> None:

@@ -109,7 +109,11 @@ def _with_inf(image):
         (_raw("scan.mha", b"not nifti"), "not a NIfTI file name"),
         (_raw("scan.txt.gz", b"\x1f\x8b"), "not a NIfTI file name"),
         (_raw("empty.nii.gz", b""), "empty file"),
-        (_raw("plain.nii.gz", b"this is not gzip at all" * 30), "named .nii.gz but not gzip-compressed"),
+        (
+            _raw("plain.nii.gz", b"this is not gzip at all" * 30),
+            "not gzip-compressed; expected a gzip-compressed NIfTI",
+        ),
+        (_raw("raw.nii.gz", (348).to_bytes(4, "little") + bytes(400)), "uncompressed NIfTI: rename it to .nii"),
         (_raw("garbage.nii", b"\x00\x01" * 400), "unreadable NIfTI header"),
         (_raw("garbage_gz.nii.gz", gzip.compress(b"\x00\x01" * 400)), "unreadable NIfTI header"),
         (_truncated_gzip, "corrupt or truncated image data"),
