@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -110,11 +112,13 @@ def run_inference(
         ]
         if outcomes or not files:
             writer.write_summary(outcomes, earlier=earlier)
-        for path in tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress):
+        bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
+        for path in bar:
             before = _file_states(writer, path)
             try:
                 mask = _brain_mask_of(path, masks)
-                outcome = _process(path, writer, detector, report, phase_beside(path) if phase else None, mask)
+                with _stages_shown(detector, bar if progress else None, path.name):
+                    outcome = _process(path, writer, detector, report, phase_beside(path) if phase else None, mask)
             except (InputError, OutputError) as err:
                 outcome = _failed(writer, path, err)
             except ValueError as err:
@@ -129,6 +133,21 @@ def run_inference(
             outcomes.append(outcome)
             writer.write_summary(outcomes, earlier=earlier)
     return InferenceRun(outcomes=outcomes, summary_path=writer.summary_path)
+
+
+@contextlib.contextmanager
+def _stages_shown(detector: object, bar: Any, name: str) -> Iterator[None]:
+    """Shows ``NAME: stage`` beside the progress bar while a detector with an ``on_stage`` hook runs on a scan (a
+    scan takes seconds to minutes; the bar alone would sit still meanwhile)."""
+    if bar is None or not hasattr(detector, "on_stage"):
+        yield
+        return
+    before = detector.on_stage
+    detector.on_stage = lambda stage: bar.set_postfix_str(f"{name}: {stage}")
+    try:
+        yield
+    finally:
+        detector.on_stage = before
 
 
 def _as_brain_masks(brain_masks: str | os.PathLike | None) -> Path | str | None:

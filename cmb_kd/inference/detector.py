@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +94,14 @@ def _spatial(array: np.ndarray, name: str) -> np.ndarray:
 
 
 class _StageTimer:
-    def __init__(self) -> None:
+    def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.seconds: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+        self.on_stage = on_stage
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
+        if self.on_stage is not None:
+            self.on_stage(stage)
         start = time.perf_counter()
         try:
             yield
@@ -211,6 +214,8 @@ class CMBDetector:
         if not isinstance(self.postprocessing, LesionCleanup):
             raise ValueError(f"postprocessing: expected a LesionCleanup, got {type(self.postprocessing).__name__}")
         self.cleanup = bool(cleanup)
+        self.on_stage: Callable[[str], None] | None = None
+        """Called with the name of each stage (:data:`STAGES`) as it starts, e.g. to show progress within a scan."""
 
     @classmethod
     def from_bundle(
@@ -360,7 +365,7 @@ class CMBDetector:
                 raise ValueError(f"phase: {PHASE_BESIDE!r} needs the scan as a path, got {type(image).__name__}")
             phase = phase_beside(image)
             logger.debug("%s: phase %s", image, "from " + str(phase) if phase else "not found beside it")
-        timer = _StageTimer()
+        timer = _StageTimer(self.on_stage)
         with timer("load"):
             data, in_affine = self._load_image(image, affine)
             warnings = self._plausibility(image if name is None else name, data, in_affine)
@@ -475,7 +480,7 @@ class CMBDetector:
             raise ValueError(f"network: expected a torch.nn.Module or None, got {type(network).__name__}")
         else:
             network = network.to(self.device).eval()
-        timer = _StageTimer()
+        timer = _StageTimer(self.on_stage)
         timer.seconds.update(prepared.timings)
         offset = prepared.box_offset
         with timer("segmentation"):

@@ -214,3 +214,28 @@ def test_a_scan_whose_processing_fails_is_a_failed_row_and_the_others_run(tmp_pa
     assert rows["a"]["status"] == "failed" and rows["b"]["status"] == "ok"
     assert rows["a"]["message"].endswith("processing failed (RuntimeError: out of memory while allocating)")
     assert run.status == 1 and _outputs(out) == ["b_cmb_lesions.csv", "b_cmb_mask.nii.gz"]
+
+
+class StagedDetector(FakeDetector):
+    """A fake detector with the ``on_stage`` hook of CMBDetector, calling it as the real one does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_stage = None
+
+    def __call__(self, data, affine, phase=None, name=None) -> DetectionResult:
+        for stage in ("load", "segmentation"):
+            if self.on_stage is not None:
+                self.on_stage(stage)
+        return super().__call__(data, affine, phase, name)
+
+
+def test_the_progress_bar_shows_the_stage_within_a_scan(tmp_path, write_nifti, capsys) -> None:
+    scans = _scans(write_nifti, tmp_path / "in", "scan_a", "scan_b")
+    detector = StagedDetector()
+    run_inference(scans, tmp_path / "out", detector, progress=True)
+    shown = capsys.readouterr().err
+    assert "scan_a.nii.gz: segmentation" in shown and "scan_b.nii.gz: load" in shown
+    assert detector.on_stage is None  # the hook is the caller's again
+    run_inference(scans, tmp_path / "quiet", detector)
+    assert "segmentation" not in capsys.readouterr().err

@@ -425,3 +425,13 @@ def test_a_given_brain_mask_wins_and_is_never_brain_where_the_scan_is_nan() -> N
     assert np.array_equal(prepared.brain_input, brain)  # the given mask within the voxels that hold a value
     head, _ = head_phantom("head")
     assert detector.prepare(head, PHANTOM_AFFINE).brain_source == "skull-strip" and skull_strip.calls == 1
+
+
+def test_on_stage_hears_each_stage_as_it_starts() -> None:
+    image, affine, brain = _scan()
+    detector = _detector()
+    heard: list[str] = []
+    detector.on_stage = heard.append
+    detector(image, affine, brain_mask=brain)
+    # a stage can be entered more than once (the brain mask is resampled between grids); each start is heard
+    assert heard[0] == "load" and heard[-1] == "cleanup" and set(heard) == set(STAGES)
