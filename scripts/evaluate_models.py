@@ -345,7 +345,7 @@ def replace_between_markers(text: str, name: str, content: str, *, source: str |
 
 def write_atomic(path: Path, text: str) -> None:
     """Writes ``text`` (UTF-8) through a temporary file beside ``path`` renamed into place."""
-    from cmb_kd.inference._atomic import write_bytes_atomic
+    from cmb_kd.io import write_bytes_atomic
 
     write_bytes_atomic(path, text.encode("utf-8"))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,24 +14,21 @@ import torch
 from ignite.handlers.checkpoint import BaseSaveHandler, Checkpoint
 from monai.handlers import CheckpointSaver
 
+from cmb_kd.io import write_atomic
+
 __all__ = ["AtomicCheckpointSaver", "save_atomic"]
 
 logger = logging.getLogger(__name__)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save(obj)`` to ``path`` so that a kill at any moment leaves either the old file or the new one.
 
-    The bytes go to a hidden temporary file in the destination folder, are flushed to the disk (``fsync``), and the
-    file is renamed over ``path`` (``os.replace``, atomic on POSIX); the folder entry is flushed too. The file gets
-    the permissions of a plain ``open()`` write (``0o666`` less the umask). A failed or interrupted write removes
-    its temporary file (a ``SIGKILL`` leaves it as ``.NAME.XXXX.tmp``, never under the final name).
+    Written through :func:`cmb_kd.io.write_atomic`: the bytes go to a hidden temporary file in the destination
+    folder, are flushed to the disk (``fsync``), and the file is renamed over ``path`` (``os.replace``, atomic on
+    POSIX); the folder entry is flushed too. The file gets the permissions of a plain ``open()`` write (``0o666``
+    less the umask). A failed or interrupted write removes its temporary file (a ``SIGKILL`` leaves it as
+    ``.NAME.XXXX.tmp``, never under the final name).
 
     Args:
         obj: what ``torch.save`` accepts (a state dict, a dict of state dicts).
@@ -48,28 +44,7 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     target = Path(path)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"{target.parent}: checkpoint folder does not exist; expected an existing folder")
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    try:
-        folder = os.open(target.parent, os.O_RDONLY)
-    except OSError:  # a folder that cannot be opened for reading still holds the renamed file
-        return target
-    try:
-        os.fsync(folder)
-    except OSError:
-        pass  # some file systems cannot flush a folder entry; the rename itself has happened
-    finally:
-        os.close(folder)
-    return target
+    return write_atomic(target, lambda handle: torch.save(obj, handle))
 
 
 class _AtomicDiskSaver(BaseSaveHandler):

@@ -41,19 +41,17 @@ from cmb_kd.inference.input_discovery import (
     find_inputs,
     is_image_name,
 )
-from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.lesion import LESION_COLUMNS, Lesion
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.network_weights import load_network_weights
-from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
 from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.report_figure import render_report_png, write_report_png
-from cmb_kd.inference.scan_loading import load_scan
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_MM, check_scan_plausibility
+from cmb_kd.io import InputError, OutputError, load_scan  # the file layer's, for users of this API
 from cmb_kd.transforms.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
 
 __all__ = [

@@ -16,12 +16,9 @@ from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.inference_outcome import InferenceOutcome
 from cmb_kd.inference.inference_run import InferenceRun
 from cmb_kd.inference.input_discovery import BRAIN_MASKS_BESIDE, find_brain_mask, find_inputs, phase_beside
-from cmb_kd.inference.input_error import InputError
-from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.output_lock import OutputFolderLock
 from cmb_kd.inference.output_writer import OutputWriter
-from cmb_kd.inference.scan_loading import load_scan
-from cmb_kd.metrics.pairing import nifti_stem
+from cmb_kd.io import InputError, OutputError, load_scan, nifti_stem
 
 __all__ = ["run_inference"]
 

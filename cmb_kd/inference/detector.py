@@ -24,13 +24,12 @@ from cmb_kd.inference.bundle_location import default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
 from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.input_discovery import phase_beside
-from cmb_kd.inference.input_error import InputError
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
 from cmb_kd.inference.prepared_scan import PreparedScan
-from cmb_kd.inference.scan_loading import load_scan
 from cmb_kd.inference.scan_plausibility import check_scan_plausibility
+from cmb_kd.io import InputError, load_scan
 from cmb_kd.transforms import ResampleToInputGrid, ResampleToWorkingGrid, SkullStrip
 from cmb_kd.transforms.brain_standardisation import BrainStandardisation
 

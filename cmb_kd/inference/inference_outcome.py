@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from cmb_kd.metrics.pairing import nifti_stem
+from cmb_kd.io import nifti_stem
 
 __all__ = ["SUMMARY_COLUMNS", "WARNINGS_SEPARATOR", "InferenceOutcome"]
 

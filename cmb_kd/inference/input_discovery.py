@@ -7,9 +7,7 @@ import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from cmb_kd.inference._nifti_header import EXPECTED_FILE, open_nifti
-from cmb_kd.inference.input_error import InputError
-from cmb_kd.metrics.pairing import PREDICTION_SUFFIX, nifti_stem
+from cmb_kd.io import EXPECTED_FILE, PREDICTION_SUFFIX, InputError, nifti_stem, open_nifti
 
 __all__ = [
     "BRAIN_MASK_TOKEN",

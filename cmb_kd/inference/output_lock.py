@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from cmb_kd.inference.output_error import OutputError
+from cmb_kd.io import OutputError
 
 try:
     import fcntl

@@ -15,13 +15,19 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
-from cmb_kd.inference._atomic import prepare_folder, write_bytes_atomic, write_files_atomic
 from cmb_kd.inference._checks import as_affine
 from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, InferenceOutcome
 from cmb_kd.inference.lesion import LESION_COLUMNS, Lesion
-from cmb_kd.inference.output_error import OutputError
 from cmb_kd.inference.report_figure import render_report_png
-from cmb_kd.metrics.pairing import PREDICTION_SUFFIX, nifti_stem
+from cmb_kd.io import (
+    PREDICTION_SUFFIX,
+    OutputError,
+    csv_bytes,
+    nifti_stem,
+    prepare_folder,
+    write_bytes_atomic,
+    write_files_atomic,
+)
 
 __all__ = ["LESIONS_SUFFIX", "REPORT_SUFFIX", "SUMMARY_NAME", "OutputWriter"]
 
@@ -51,15 +57,6 @@ def _rows(items: Sequence[Any], kind: type, name: str, expected: str) -> list[Ma
             raise ValueError(f"{name}[{i}]: expected {expected}, got {type(item).__name__}")
         rows.append(item.as_row())
     return rows
-
-
-def _csv_bytes(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), restval="", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _cell(value) for key, value in row.items()})
-    return buffer.getvalue().encode("utf-8")
 
 
 def _as_label_volume(mask: Any) -> np.ndarray:
@@ -102,7 +99,7 @@ def _mask_bytes(mask: Any, affine: Any, header: nib.Nifti1Header | None) -> byte
 
 def _lesions_bytes(lesions: Sequence[Lesion]) -> bytes:
     """The CSV file of a lesion table (see :meth:`OutputWriter.write_lesions`)."""
-    return _csv_bytes(LESION_COLUMNS, _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"))
+    return csv_bytes(LESION_COLUMNS, _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"), _cell)
 
 
 class OutputWriter:
@@ -372,4 +369,4 @@ class OutputWriter:
                 )
             if row["name"] not in names:
                 kept.append(row)
-        return write_bytes_atomic(self.summary_path, _csv_bytes(SUMMARY_COLUMNS, [*kept, *rows]))
+        return write_bytes_atomic(self.summary_path, csv_bytes(SUMMARY_COLUMNS, [*kept, *rows], _cell))

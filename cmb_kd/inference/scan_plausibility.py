@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from cmb_kd.inference._checks import spacing_of
-from cmb_kd.inference.input_error import InputError
+from cmb_kd.io import InputError
 
 __all__ = ["MAX_SLICE_MM", "TRAINED_MAX_SLICE_MM", "check_scan_plausibility"]
 

@@ -6,6 +6,7 @@ reports one value per epoch. :func:`evaluate_folders` evaluates NIfTI folders fo
 The counting rules are documented in ``docs/metrics.md``.
 """
 
+from cmb_kd.io.naming import PREDICTION_SUFFIX, nifti_stem
 from cmb_kd.metrics.evaluate import evaluate_folders
 from cmb_kd.metrics.evaluation_result import EvaluationResult
 from cmb_kd.metrics.lesion_counts import LesionCounts
@@ -15,7 +16,7 @@ from cmb_kd.metrics.lesion_matching import CONNECTIVITIES, compute_lesion_counts
 from cmb_kd.metrics.lesion_size import equivalent_diameters, split_by_diameter
 from cmb_kd.metrics.lesion_summary import SUMMARY_KEYS, summarize_lesion_counts
 from cmb_kd.metrics.metrics_table import format_metrics_table
-from cmb_kd.metrics.pairing import MODALITY_TOKENS, PREDICTION_SUFFIX, nifti_stem, pair_prediction_files
+from cmb_kd.metrics.pairing import MODALITY_TOKENS, pair_prediction_files
 from cmb_kd.metrics.subject_evaluation import SUBJECT_COLUMNS, SubjectEvaluation
 
 __all__ = [

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import logging
 import math
@@ -16,9 +14,10 @@ import nibabel as nib
 import numpy as np
 from tqdm import tqdm
 
+from cmb_kd.io import PREDICTION_SUFFIX, csv_bytes, nifti_stem, write_bytes_atomic
 from cmb_kd.metrics.evaluation_result import EvaluationResult
 from cmb_kd.metrics.lesion_matching import compute_lesion_counts
-from cmb_kd.metrics.pairing import PREDICTION_SUFFIX, nifti_stem, pair_prediction_files
+from cmb_kd.metrics.pairing import pair_prediction_files
 from cmb_kd.metrics.subject_evaluation import SUBJECT_COLUMNS, SubjectEvaluation
 
 __all__ = ["evaluate_folders"]
@@ -98,20 +97,9 @@ def _display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    from cmb_kd.inference._atomic import write_bytes_atomic  # here: cmb_kd.inference imports the metrics
-
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def _csv_text(result: EvaluationResult) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUBJECT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for subject in result.subjects:
-        row = subject.as_row()
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) and not math.isnan(v) else v) for k, v in row.items()})
-    return buffer.getvalue()
+def _cell(value: object) -> object:
+    """A per-subject cell: floats to 6 significant digits, NaN written as ``nan``."""
+    return f"{value:.6g}" if isinstance(value, float) and not math.isnan(value) else value
 
 
 def _subject_of(path: Path) -> str:
@@ -241,7 +229,7 @@ def evaluate_folders(
 
     out_root.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out_root / _JSON_NAME, out_root / _CSV_NAME
-    _write_atomic(json_path, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
-    _write_atomic(csv_path, _csv_text(result))
+    write_bytes_atomic(json_path, (json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8"))
+    write_bytes_atomic(csv_path, csv_bytes(SUBJECT_COLUMNS, [subject.as_row() for subject in result.subjects], _cell))
     logger.info("wrote %s and %s", json_path, csv_path)
     return dataclasses.replace(result, json_path=json_path, csv_path=csv_path)

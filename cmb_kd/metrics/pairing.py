@@ -7,26 +7,15 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["MODALITY_TOKENS", "PREDICTION_SUFFIX", "nifti_stem", "pair_prediction_files"]
+from cmb_kd.io.naming import PREDICTION_SUFFIX, nifti_stem
 
-PREDICTION_SUFFIX = "_cmb_mask"
-"""Suffix that ``cmb-kd infer`` adds to the input name ``NAME`` of each predicted mask."""
+__all__ = ["MODALITY_TOKENS", "pair_prediction_files"]
 
 MODALITY_TOKENS: frozenset[str] = frozenset({"t2s", "t2star", "t2starw", "swi", "gre", "qsm", "mag"})
 """Image modality tokens (matched case-insensitively) that the pairing rule replaces with ``CMB``."""
 
 _LABEL_TOKEN = "cmb"
 _LR_TAG = re.compile(r"^lr-x\d+$", re.IGNORECASE)
-_NIFTI_SUFFIXES = (".nii.gz", ".nii")
-
-
-def nifti_stem(path: str | os.PathLike) -> str | None:
-    """Returns the file name without ``.nii.gz`` / ``.nii``, or None when the file is not NIfTI."""
-    name = Path(path).name
-    for suffix in _NIFTI_SUFFIXES:
-        if name.lower().endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return None
 
 
 def _tokens(stem: str) -> list[str]:

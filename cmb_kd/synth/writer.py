@@ -15,6 +15,7 @@ import nibabel as nib
 import numpy as np
 
 from cmb_kd import __version__
+from cmb_kd.io import OutputError, prepare_folder, write_bytes_atomic
 from cmb_kd.synth.config import SynthConfig
 from cmb_kd.synth.preview import plot_subject
 from cmb_kd.synth.subject import MIMIC_LABELS, SyntheticSubject, simulate_subject
@@ -113,14 +114,9 @@ def _prepare(out_dir: Path, overwrite: bool, resume: bool) -> None:
             "subjects of the same cohort, or --overwrite to replace the cohort"
         )
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".cmb_kd_write_test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise PermissionError(
-            f"{out_dir}: cannot write into this folder ({err.strerror}); expected a writable folder"
-        ) from err
+        prepare_folder(out_dir)
+    except OutputError as err:
+        raise PermissionError(str(err)) from err  # what the cohort's callers catch for an unwritable folder
 
 
 def _share_cores(threads: int) -> None:
@@ -149,9 +145,7 @@ def _claim(out_dir: Path, identity: dict, resume: bool) -> None:
                 "and settings it was written with to resume it"
             )
         return
-    tmp = out_dir / f"{_IDENTITY}.partial"
-    tmp.write_text(json.dumps(identity, indent=1))
-    os.replace(tmp, path)
+    write_bytes_atomic(path, json.dumps(identity, indent=1).encode("utf-8"))
 
 
 def _written_entry(out_dir: Path, name: str) -> dict | None:
@@ -258,8 +252,4 @@ def write_cohort(
     }
     for split, indices in split_subjects(n_subjects).items():
         datalist[split] = [entries[names[i]] for i in indices]
-    path = out_dir / "datalist.json"
-    tmp = out_dir / ".datalist.json.partial"
-    tmp.write_text(json.dumps(datalist, indent=1))
-    os.replace(tmp, path)
-    return path
+    return write_bytes_atomic(out_dir / "datalist.json", json.dumps(datalist, indent=1).encode("utf-8"))

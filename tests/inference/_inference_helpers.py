@@ -7,16 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
-
-ANISOTROPIC_AFFINE = np.array(
-    [
-        [-0.5, 0.0, 0.0, 40.0],
-        [0.0, 0.5, 0.0, -30.0],
-        [0.0, 0.0, 3.0, -12.0],
-        [0.0, 0.0, 0.0, 1.0],
-    ]
-)
-"""A thick-slice grid: 0.5 x 0.5 x 3 mm voxels, x flipped, with an offset."""
+from _nifti_files import ANISOTROPIC_AFFINE  # noqa: F401 (re-exported for the inference tests)
 
 _HOLD_LOCK = """
 import fcntl, os, sys

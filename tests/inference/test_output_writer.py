@@ -17,11 +17,11 @@ from cmb_kd.inference import (
     Lesion,
     OutputError,
     OutputWriter,
-    _atomic,
     lesion_table,
     load_scan,
 )
-from cmb_kd.inference._atomic import write_bytes_atomic, write_files_atomic
+from cmb_kd.io import atomic as _atomic
+from cmb_kd.io import write_bytes_atomic
 
 
 def _read_csv(path):
@@ -204,15 +204,6 @@ def test_failed_table_write_leaves_no_output_of_the_scan(tmp_path, scan_image, m
         writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)
     # neither the new mask nor the earlier run's outputs of s are left, and no temporary; other scans are kept
     assert _files(tmp_path) == ["other_cmb_lesions.csv", "other_cmb_mask.nii.gz"]
-
-
-def test_interrupted_set_write_leaves_no_file_of_it(tmp_path, monkeypatch):
-    interrupt_rename_to(monkeypatch, "b.txt")
-    with pytest.raises(KeyboardInterrupt):
-        write_files_atomic({tmp_path / "a.txt": b"a", tmp_path / "b.txt": b"b", tmp_path / "c.txt": b"c"})
-    assert _files(tmp_path) == []
-    with pytest.raises(ValueError, match="files: expected distinct paths"):
-        write_files_atomic({tmp_path / "a.txt": b"a", str(tmp_path / "a.txt"): b"b"})
 
 
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from cmb_kd.metrics import nifti_stem, pair_prediction_files
+from cmb_kd.metrics import pair_prediction_files
 
 
 def touch(root: Path, *names: str) -> None:
@@ -102,11 +102,3 @@ def test_errors(tmp_path, setup, error, match):
     setup(tmp_path)
     with pytest.raises(error, match=match):
         pair_prediction_files(tmp_path / "pred", tmp_path / "ref")
-
-
-@pytest.mark.parametrize(
-    "name, stem",
-    [("a.nii.gz", "a"), ("b.NII", "b"), ("c.txt", None), (".nii.gz", None), ("d_cmb_mask.nii", "d_cmb_mask")],
-)
-def test_nifti_stem(name, stem):
-    assert nifti_stem(name) == stem

@@ -107,7 +107,7 @@ def test_rejects_unwritable_folder(tmp_path):
 
 def test_rejects_folder_under_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(PermissionError, match="cannot write into this folder"):
+    with pytest.raises(PermissionError, match="cannot create the folder"):
         write_cohort(tmp_path / "file" / "cohort", 1, progress=False)
 
 

@@ -1,13 +1,12 @@
 import gzip
 import io
-import re
 
 import nibabel as nib
 import numpy as np
 import pytest
-from _inference_helpers import ANISOTROPIC_AFFINE
+from _nifti_files import ANISOTROPIC_AFFINE
 
-from cmb_kd.inference import InputError, load_scan
+from cmb_kd.io import InputError, load_scan
 
 
 def test_loads_float32_volume_affine_and_header(tmp_path, write_nifti, scan_image):
@@ -154,12 +153,3 @@ def test_nan_background_is_accepted_and_kept_as_nan(tmp_path, write_nifti, scan_
     data, _, _ = load_scan(path)
     np.testing.assert_array_equal(np.isnan(data), np.isnan(image))
     np.testing.assert_array_equal(data[2:], image[2:])
-
-
-def test_input_error_pickles_and_keeps_its_parts(tmp_path):
-    import pickle
-
-    error = InputError(tmp_path / "a.nii.gz", "2D image of shape (4, 4)", "a 3D volume")
-    copy = pickle.loads(pickle.dumps(error))
-    assert str(copy) == str(error) == f"{tmp_path / 'a.nii.gz'}: 2D image of shape (4, 4); expected a 3D volume"
-    assert re.search("expected a 3D volume", str(copy))

@@ -1,7 +1,10 @@
-"""Atomic output: bytes written under a hidden temporary name in the destination folder, then renamed into place.
+"""Atomic output: every file written under a hidden temporary name in its folder, flushed, then renamed into place.
 
-Files are created as :func:`open` creates them, with mode ``0o666`` less the process's umask (``0o644`` under the
-usual umask ``022``), not with the private ``0o600`` of :func:`tempfile.mkstemp`.
+A reader never sees a half-written file under a final name: a kill at any moment leaves the old file or the new
+one, and at worst a hidden ``.NAME.XXXXXXXX.tmp``. Files are created as :func:`open` creates them, with mode
+``0o666`` less the process's umask (``0o644`` under the usual umask ``022``), not with the private ``0o600`` of
+:func:`tempfile.mkstemp`. Every writer of the package (inference outputs, metrics, the synthetic cohort, training
+checkpoints) goes through here.
 """
 
 from __future__ import annotations
@@ -9,12 +12,16 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
-from cmb_kd.inference.output_error import OutputError
+from cmb_kd.io.errors import OutputError
 
-__all__ = ["prepare_folder", "write_bytes_atomic", "write_files_atomic"]
+__all__ = ["prepare_folder", "write_atomic", "write_bytes_atomic", "write_files_atomic"]
+
+Writer = Callable[[BinaryIO], object]
+"""What writes a file's content into an open binary handle (``lambda f: torch.save(obj, f)``)."""
 
 _NEW_FILE_MODE = 0o666
 """Mode asked for a new file, as :func:`open` does; the kernel takes the umask off."""
@@ -48,8 +55,9 @@ def prepare_folder(folder: str | os.PathLike) -> Path:
     return path
 
 
-def _write_temporary(target: Path, data: bytes) -> Path:
-    """Write ``data`` to a new hidden file ``.NAME.XXXXXXXX.tmp`` beside ``target`` (fsynced) and return its path.
+def _write_temporary(target: Path, data: bytes | Writer) -> Path:
+    """Write ``data`` (bytes, or a :data:`Writer`) to a new hidden file ``.NAME.XXXXXXXX.tmp`` beside ``target``
+    (fsynced) and return its path.
 
     Raises:
         OutputError: naming the folder when no file can be created there, or ``target`` when the write fails; no
@@ -74,7 +82,10 @@ def _write_temporary(target: Path, data: bytes) -> Path:
         )
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                data(handle)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as err:
@@ -93,7 +104,21 @@ def _discard(path: Path) -> None:
         pass  # clean-up after a failure: the original error is the one to report
 
 
-def write_files_atomic(files: Mapping[str | os.PathLike, bytes]) -> list[Path]:
+def _sync_folder(folder: Path) -> None:
+    """Flush the folder entry of a rename to the disk, where the file system allows it."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder that cannot be opened for reading still holds the renamed file
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems cannot flush a folder entry; the rename itself has happened
+    finally:
+        os.close(descriptor)
+
+
+def write_files_atomic(files: Mapping[str | os.PathLike, bytes | Writer]) -> list[Path]:
     """Write several files as a unit: every file under a temporary name first, then all renamed into place.
 
     When any write or rename fails (or the process is interrupted meanwhile), the files already renamed into place
@@ -101,7 +126,8 @@ def write_files_atomic(files: Mapping[str | os.PathLike, bytes]) -> list[Path]:
     the new content; a file of the same name that existed before and was not yet replaced is left as it was.
 
     Args:
-        files: final path -> content; every folder must exist.
+        files: final path -> content (bytes, or a :data:`Writer` that writes it into a handle); every folder must
+            exist.
 
     Returns:
         The written paths, in the order of ``files``.
@@ -137,7 +163,19 @@ def write_files_atomic(files: Mapping[str | os.PathLike, bytes]) -> list[Path]:
         for temporary in staged[len(renamed) :]:
             _discard(temporary)
         raise
+    for folder in dict.fromkeys(target.parent for target in targets):
+        _sync_folder(folder)
     return targets
+
+
+def write_atomic(path: str | os.PathLike, write: Writer) -> Path:
+    """Write a file through ``write(handle)`` (e.g. ``lambda f: torch.save(obj, f)``) atomically, as
+    :func:`write_bytes_atomic` does for bytes; an exception raised by ``write`` leaves no file behind.
+
+    Raises:
+        OutputError: naming the file when the folder is missing or the write fails.
+    """
+    return write_files_atomic({path: write})[0]
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:

@@ -1,0 +1,34 @@
+"""Tiny NIfTI scans for the tests of every subpackage (tests/conftest.py puts this module on the path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+ANISOTROPIC_AFFINE = np.array(
+    [
+        [-0.5, 0.0, 0.0, 40.0],
+        [0.0, 0.5, 0.0, -30.0],
+        [0.0, 0.0, 3.0, -12.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ]
+)
+"""A thick-slice grid: 0.5 x 0.5 x 3 mm voxels, x flipped, with an offset."""
+
+
+def random_scan(shape: tuple[int, ...] = (8, 9, 6), seed: int = 0) -> np.ndarray:
+    """A small random 3D scan of float32 values in [10, 100]."""
+    return np.random.default_rng(seed).uniform(10.0, 100.0, size=shape).astype(np.float32)
+
+
+def write_nifti(path: Path, data: np.ndarray | None = None, affine: np.ndarray | None = None) -> Path:
+    """Write ``data`` (default: :func:`random_scan`) with ``affine`` (default :data:`ANISOTROPIC_AFFINE`, as sform
+    and qform) to ``path``, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = nib.Nifti1Image(random_scan() if data is None else data, ANISOTROPIC_AFFINE if affine is None else affine)
+    image.set_sform(image.affine, code=1)
+    image.set_qform(image.affine, code=1)
+    nib.save(image, path)
+    return path
