@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cmb_kd.candidates._checks import as_spacing
+from cmb_kd.checks import as_spacing
 
 __all__ = ["component_shape"]
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.candidates._checks import as_mask, as_positive, as_spacing, as_volume
 from cmb_kd.candidates.component_shape import component_shape
+from cmb_kd.checks import as_mask, as_positive, as_spacing, as_volume
 
 __all__ = ["dark_spot_score"]
 

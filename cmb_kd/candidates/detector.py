@@ -7,7 +7,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from monai.utils import look_up_option
 
-from cmb_kd.candidates._checks import (
+from cmb_kd.candidates.candidate import Candidate
+from cmb_kd.candidates.dark_spots import dark_spot_score
+from cmb_kd.candidates.frst import fast_radial_symmetry
+from cmb_kd.candidates.fusion import fuse_candidates
+from cmb_kd.checks import (
     as_affine,
     as_mask,
     as_positive,
@@ -16,10 +20,6 @@ from cmb_kd.candidates._checks import (
     sequence_of_str,
     spacing_of,
 )
-from cmb_kd.candidates.candidate import Candidate
-from cmb_kd.candidates.dark_spots import dark_spot_score
-from cmb_kd.candidates.frst import fast_radial_symmetry
-from cmb_kd.candidates.fusion import fuse_candidates
 
 __all__ = ["BUILTIN_SOURCES", "CandidateDetector"]
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.candidates._checks import as_mask, as_positive, as_radii, as_spacing, as_volume
+from cmb_kd.checks import as_mask, as_positive, as_radii, as_spacing, as_volume
 
 __all__ = ["fast_radial_symmetry"]
 

@@ -8,10 +8,10 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from cmb_kd.candidates._checks import as_affine, as_mask, as_positive, as_volume, spacing_of
 from cmb_kd.candidates.candidate import Candidate
 from cmb_kd.candidates.non_maximum_suppression import non_maximum_suppression
 from cmb_kd.candidates.score_normalisation import SCORE_NORMALISATIONS, normalise_score_map
+from cmb_kd.checks import as_affine, as_mask, as_positive, as_volume, spacing_of
 
 __all__ = ["fuse_candidates"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cmb_kd.candidates._checks import as_positive
+from cmb_kd.checks import as_positive
 
 __all__ = ["non_maximum_suppression"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from monai.utils import look_up_option
 
-from cmb_kd.candidates._checks import as_mask, as_volume
+from cmb_kd.checks import as_mask, as_volume
 
 __all__ = ["SCORE_NORMALISATIONS", "normalise_score_map"]
 

@@ -13,8 +13,8 @@ import torch
 import torch.nn as nn
 from ignite.engine import Engine, Events
 
+from cmb_kd.checks import as_option
 from cmb_kd.handlers.atomic_checkpoint_saver import save_atomic
-from cmb_kd.losses._checks import check_option
 
 __all__ = ["CurriculumStage", "ProgressiveResolutionHandler"]
 
@@ -107,8 +107,8 @@ class ProgressiveResolutionHandler:
         if distillation is not None and not hasattr(distillation, "enabled"):
             raise TypeError(f"distillation must have an 'enabled' attribute, got {type(distillation).__name__}.")
         self.degrade = degrade
-        self.mode = check_option("mode", mode, self.MODES)
-        self.unit = check_option("unit", unit, self.UNITS)
+        self.mode = as_option("mode", mode, self.MODES)
+        self.unit = as_option("unit", unit, self.UNITS)
         self.stages = self._build_stages(stages, self.mode, target_factor, lengths)
         self.save_dir = None if save_dir is None else Path(save_dir)
         self.prefix = prefix

@@ -19,7 +19,7 @@ from monai.inferers import Inferer, SlidingWindowInferer
 from monai.utils import convert_to_numpy
 
 from cmb_kd.candidates import CandidateDetector
-from cmb_kd.inference._checks import as_affine, as_binary_mask, spacing_of
+from cmb_kd.checks import as_affine, as_binary_mask, spacing_of
 from cmb_kd.inference.bundle_location import default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
 from cmb_kd.inference.detection_result import DetectionResult

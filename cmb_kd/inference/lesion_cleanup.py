@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.inference._checks import as_binary_mask, as_real_volume, as_spacing
+from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing
 from cmb_kd.inference.cleanup_rules import CleanupRules
 from cmb_kd.inference.component_decision import ComponentDecision
 from cmb_kd.inference.dipole_fit import dipole_fit
@@ -43,13 +43,6 @@ def _deep_in_brain(
     distance = ndimage.distance_transform_edt(padded, sampling=spacing)
     local = tuple(c - a + before for c, a, (before, _) in zip(coords, low, pad))
     return distance[local] > margin
-
-
-def _linear_part(affine: Any) -> np.ndarray:
-    array = np.asarray(affine, dtype=np.float64)
-    if array.shape != (4, 4) or not np.all(np.isfinite(array)) or abs(np.linalg.det(array[:3, :3])) < 1e-12:
-        raise ValueError(f"affine: expected a finite, invertible 4x4 voxel-to-world matrix, got shape {array.shape}")
-    return array[:3, :3]
 
 
 class LesionCleanup:
@@ -108,7 +101,7 @@ class LesionCleanup:
                 is on.
         """
         voxel = as_spacing(spacing, "spacing")
-        axes = np.diag(voxel) if affine is None else _linear_part(affine)
+        axes = np.diag(voxel) if affine is None else as_affine(affine)[:3, :3]
         detections = self._binarise(mask)
         shape = detections.shape
         rules = self.rules

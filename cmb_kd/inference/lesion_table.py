@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.inference._checks import as_affine, as_binary_mask, as_real_volume
+from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume
 from cmb_kd.inference.lesion import Lesion
 
 __all__ = ["lesion_table"]

@@ -15,7 +15,7 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
-from cmb_kd.inference._checks import as_affine
+from cmb_kd.checks import as_affine
 from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, InferenceOutcome
 from cmb_kd.inference.lesion import LESION_COLUMNS, Lesion
 from cmb_kd.inference.report_figure import render_report_png

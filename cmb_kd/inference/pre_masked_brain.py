@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from cmb_kd.checks import as_affine
+
 __all__ = ["PreMaskedBrain"]
 
 
@@ -120,9 +122,7 @@ class PreMaskedBrain:
         volume = np.asarray(data)
         if volume.ndim != 3 or not np.issubdtype(volume.dtype, np.number) or np.iscomplexobj(volume):
             raise ValueError(f"data: expected a real 3D volume (X, Y, Z), got shape {volume.shape}, {volume.dtype}")
-        matrix = np.asarray(affine, dtype=np.float64)
-        if matrix.shape != (4, 4) or not np.isfinite(matrix).all():
-            raise ValueError(f"affine: expected a finite 4x4 voxel-to-world matrix, got shape {matrix.shape}")
+        matrix = as_affine(affine)
         finite = np.isfinite(volume)
         foreground = finite & (volume != 0)
         share = 1.0 - float(np.count_nonzero(foreground)) / volume.size

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.inference._checks import as_affine, as_binary_mask, as_real_volume, as_spacing, spacing_of
+from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing, spacing_of
 from cmb_kd.io import write_bytes_atomic
 
 __all__ = ["render_report_png", "write_report_png"]

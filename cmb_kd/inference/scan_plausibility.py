@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from cmb_kd.inference._checks import spacing_of
+from cmb_kd.checks import as_affine, spacing_of
 from cmb_kd.io import InputError
 
 __all__ = ["MAX_SLICE_MM", "TRAINED_MAX_SLICE_MM", "check_scan_plausibility"]
@@ -103,9 +103,7 @@ def check_scan_plausibility(
         raise ValueError(f"data: expected a real 3D volume (X, Y, Z), got shape {volume.shape}, dtype {volume.dtype}")
     if np.iscomplexobj(volume):
         raise ValueError(f"data: expected real voxel values, got dtype {volume.dtype}")
-    matrix = np.asarray(affine, dtype=np.float64)
-    if matrix.shape != (4, 4) or not np.isfinite(matrix).all():
-        raise ValueError(f"affine: expected a finite 4x4 voxel-to-world matrix, got shape {matrix.shape}")
+    matrix = as_affine(affine)
     if isinstance(max_slice_mm, bool) or not isinstance(max_slice_mm, (int, float)) or not max_slice_mm > 0:
         raise ValueError(f"max_slice_mm: expected a positive number of mm, got {max_slice_mm!r}")
     volume = volume.astype(np.float32, copy=False)

@@ -1,5 +1,6 @@
 """Files on disk, the bottom layer of the package: naming, atomic writes, CSV tables, NIfTI loading, and the
-errors a user sees about a path. It imports nothing else of cmb_kd; every other subpackage may import it."""
+errors a user sees about a path. It imports nothing else of cmb_kd but the argument checks (``cmb_kd.checks``);
+every other subpackage may import it."""
 
 from cmb_kd.io.atomic import prepare_folder, write_atomic, write_bytes_atomic, write_files_atomic
 from cmb_kd.io.errors import InputError, OutputError, PathProblem

@@ -16,6 +16,7 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
+from cmb_kd.checks import MIN_VOXEL_VOLUME_MM3
 from cmb_kd.io.errors import InputError
 from cmb_kd.io.naming import nifti_stem
 
@@ -24,8 +25,6 @@ __all__ = ["open_nifti", "load_scan", "EXPECTED_FILE", "MIN_VOXEL_VOLUME_MM3"]
 EXPECTED_FILE = "a readable NIfTI file (.nii or .nii.gz)"
 """What an input file is expected to be, as worded in error messages."""
 
-MIN_VOXEL_VOLUME_MM3 = 1e-9
-"""|det(affine[:3, :3])| below this (mm³) counts as a non-invertible affine."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueError, zlib.error)

@@ -1,4 +1,4 @@
-"""Shared input checks and float32 handling of the knowledge-transfer losses."""
+"""Student/teacher feature pairing and float32 handling shared by the knowledge-transfer losses."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 import torch
 import torch.nn as nn
-from monai.utils import look_up_option
 
-__all__ = ["check_option", "float32_region", "prepare_pair"]
+__all__ = ["float32_region", "prepare_pair"]
 
 
 @contextlib.contextmanager
@@ -65,15 +64,3 @@ def prepare_pair(
             + f" does not match teacher shape {tuple(teacher.shape)}.{hint}"
         )
     return s, t
-
-
-def check_option(name: str, value: str, choices: tuple[str, ...]) -> str:
-    """Look ``value`` up in ``choices`` (MONAI's ``look_up_option``), naming the argument on failure.
-
-    Raises:
-        ValueError: ``value`` is not one of ``choices``; the message suggests the closest one.
-    """
-    try:
-        return look_up_option(value, choices)
-    except ValueError as e:
-        raise ValueError(f"{name}: {e}".rstrip()) from e

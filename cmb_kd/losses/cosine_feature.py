@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cmb_kd.losses._checks import check_option
+from cmb_kd.checks import as_option
 from cmb_kd.losses.transfer_loss import TransferLoss
 
 __all__ = ["CosineFeatureLoss"]
@@ -55,7 +55,7 @@ class CosineFeatureLoss(TransferLoss):
             teacher_channels=teacher_channels,
             spatial_dims=spatial_dims,
         )
-        self.mode = check_option("mode", mode, self.MODES)
+        self.mode = as_option("mode", mode, self.MODES)
         if eps <= 0:
             raise ValueError(f"eps must be > 0, got {eps}.")
         self.eps = float(eps)

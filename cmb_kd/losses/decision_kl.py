@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from cmb_kd.losses._checks import check_option
+from cmb_kd.checks import as_option
 from cmb_kd.losses.transfer_loss import TransferLoss
 
 __all__ = ["DecisionKLLoss"]
@@ -61,9 +61,9 @@ class DecisionKLLoss(TransferLoss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(reduction=reduction)
-        self.activation = check_option("activation", activation, self.ACTIVATIONS)
-        self.direction = check_option("direction", direction, self.DIRECTIONS)
-        self.inputs = check_option("inputs", inputs, self.INPUTS)
+        self.activation = as_option("activation", activation, self.ACTIVATIONS)
+        self.direction = as_option("direction", direction, self.DIRECTIONS)
+        self.inputs = as_option("inputs", inputs, self.INPUTS)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}.")
         if not 0 < eps < 0.5:

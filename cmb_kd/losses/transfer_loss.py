@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from cmb_kd.losses._checks import check_option, float32_region, prepare_pair
+from cmb_kd.checks import as_option
+from cmb_kd.losses._checks import float32_region, prepare_pair
 from cmb_kd.losses.feature_adapter import FeatureAdapter
 
 __all__ = ["TransferLoss"]
@@ -36,7 +37,7 @@ class TransferLoss(nn.Module):
         spatial_dims: int = 3,
     ) -> None:
         super().__init__()
-        self.reduction = check_option("reduction", reduction, REDUCTIONS)
+        self.reduction = as_option("reduction", reduction, REDUCTIONS)
         if (student_channels is None) != (teacher_channels is None):
             raise ValueError(
                 "give both student_channels and teacher_channels (for an adapter) or neither, got "

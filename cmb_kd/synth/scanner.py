@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage, sparse
 
+from cmb_kd.checks import as_affine
 from cmb_kd.synth.acquisition import bias_field
 from cmb_kd.synth.kspace import apply_kspace_filter, kspace_filter, kspace_matrix, kspace_resample
 from cmb_kd.synth.labels import visible_extent
@@ -268,8 +269,7 @@ def _check_subject(subject: SyntheticSubject) -> tuple[np.ndarray, np.ndarray, n
     for name, array in (("clean_without_lesions", background), ("brain_mask", brain)):
         if array.shape != clean.shape:
             raise ValueError(f"subject.{name}: expected the shape of subject.clean {clean.shape}, got {array.shape}")
-    if affine.shape != (4, 4) or not np.isfinite(affine).all() or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
-        raise ValueError(f"subject.affine: expected an invertible 4x4 voxel-to-world matrix, got {affine!r}")
+    as_affine(affine, "subject.affine")
     return clean.astype(np.complex64, copy=False), background.astype(np.complex64, copy=False), brain, affine
 
 

@@ -1,4 +1,4 @@
-"""Input checks shared by the transforms: one clear ValueError at the door, naming what was wrong."""
+"""Tensor and dictionary checks of the transforms (the package-wide argument checks are in cmb_kd.checks)."""
 
 from __future__ import annotations
 
@@ -87,18 +87,3 @@ def as_triple(value: object, name: str, what: str) -> tuple:
     if len(out) != 3:
         raise ValueError(f"{name}: expected one or three {what}, got {value!r}")
     return out
-
-
-def as_range(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
-    """``value`` as ``(min, max)`` floats with ``low <= min <= max <= high``; ValueError naming ``name`` otherwise."""
-    pair = tuple(float(v) for v in value)
-    if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
-        raise ValueError(f"{name}: expected (min, max) with {low} <= min <= max <= {high}, got {value!r}")
-    return pair
-
-
-def as_probability(name: str, value: float) -> float:
-    """``value`` as a float in [0, 1]; ValueError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name}: expected a probability in [0, 1], got {value!r}")
-    return float(value)

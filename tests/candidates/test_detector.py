@@ -88,7 +88,7 @@ def test_bad_configuration(kwargs, match):
     [
         (lambda d, img: d(img[..., 0], np.ones(img.shape[:2]), AFFINE), "image: expected a 3D array"),
         (lambda d, img: d(img, np.ones((60, 60, 11)), AFFINE), "brain_mask: expected the image's shape"),
-        (lambda d, img: d(img, np.ones(img.shape), np.eye(4)[:3]), "affine: expected a finite 4x4"),
+        (lambda d, img: d(img, np.ones(img.shape), np.eye(4)[:3]), "affine: expected a finite, invertible 4x4"),
         (lambda d, img: d(img, np.ones(img.shape), AFFINE, {"frst": img}), "clash with the built-in sources"),
         (lambda d, img: d(img, np.ones(img.shape), AFFINE, [img]), "extra_scores: expected a mapping"),
     ],

@@ -62,8 +62,8 @@ def test_empty_mask_gives_no_lesion():
     [
         (np.zeros((3, 3)), np.eye(4), None, "mask: expected a 3D mask"),
         (np.full((3, 3, 3), 0.5), np.eye(4), None, "mask: expected a binary mask of 0 and 1"),
-        (np.zeros((3, 3, 3)), np.eye(3), None, "affine: expected a finite 4x4"),
-        (np.zeros((3, 3, 3)), np.zeros((4, 4)), None, "affine: expected an invertible matrix"),
+        (np.zeros((3, 3, 3)), np.eye(3), None, "affine: expected a finite, invertible 4x4"),
+        (np.zeros((3, 3, 3)), np.zeros((4, 4)), None, "affine: expected a finite, invertible 4x4"),
         (np.zeros((3, 3, 3)), np.eye(4), np.zeros((3, 3, 4)), r"probability: expected shape \(3, 3, 3\)"),
         (np.zeros((3, 3, 3)), np.eye(4), np.full((3, 3, 3), 2.0), r"probability: expected values in \[0, 1\]"),
         (np.zeros((3, 3, 3)), np.eye(4), np.full((3, 3, 3), np.nan), "probability: expected finite values"),

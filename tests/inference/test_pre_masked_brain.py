@@ -81,5 +81,5 @@ def test_bad_arguments() -> None:
     image, _ = head_phantom("brain-zero")
     with pytest.raises(ValueError, match=r"data: expected a real 3D volume \(X, Y, Z\), got shape \(44, 52\)"):
         PreMaskedBrain()(image[..., 0], PHANTOM_AFFINE)
-    with pytest.raises(ValueError, match="affine: expected a finite 4x4"):
+    with pytest.raises(ValueError, match="affine: expected a finite, invertible 4x4"):
         PreMaskedBrain()(image, np.eye(3))

@@ -151,7 +151,7 @@ def test_the_thickness_limit_can_be_set(scan_image) -> None:
         (np.ones((4, 4)), np.eye(4), {}, r"data: expected a real 3D volume .*shape \(4, 4\)"),
         (np.ones((4, 4, 4), dtype=np.complex64), np.eye(4), {}, "data: expected real voxel values"),
         (np.array([["a"]] * 3), np.eye(4), {}, "data: expected a real 3D volume"),
-        (np.ones((4, 4, 4)), np.eye(3), {}, r"affine: expected a finite 4x4 .*shape \(3, 3\)"),
+        (np.ones((4, 4, 4)), np.eye(3), {}, r"affine: expected a finite, invertible 4x4 .*shape \(3, 3\)"),
         (np.ones((4, 4, 4)), np.eye(4), {"max_slice_mm": 0}, "max_slice_mm: expected a positive number"),
         (np.ones((4, 4, 4)), np.eye(4), {"max_slice_mm": True}, "max_slice_mm: expected a positive number"),
     ],
