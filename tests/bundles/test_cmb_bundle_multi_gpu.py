@@ -36,3 +36,28 @@ def test_plkd_student_under_ddp_on_cpu_with_gloo(bundle_copy, run_bundle):
     assert out.count("stage 'final' finished at iteration 4") == 1  # stage checkpoints written by rank 0 only
     assert out.count("stage 'final' from iteration 4") == 2  # the curriculum runs on both ranks
     assert "loss_geometric" in out
+
+
+@pytest.mark.skipif(not torch.distributed.is_gloo_available(), reason="needs the gloo backend")
+def test_ddp_wraps_the_network_train_json_starts_from_and_uses_the_seed(tmp_path, monkeypatch):
+    from monai.bundle import ConfigParser
+
+    from cmb_kd.inference import default_bundle_dir
+
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "29517")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    configs = default_bundle_dir() / "configs"
+    parser = ConfigParser()
+    parser.read_config([str(configs / name) for name in CONFIGS])
+    parser["bundle_root"] = str(tmp_path)
+    parser["seed"] = 7
+    torch.distributed.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        ddp = parser.get_parsed_content("network")
+        assert "seed=@seed" in " ".join(parser["initialize"])
+    finally:
+        torch.distributed.destroy_process_group()
+    assert isinstance(ddp, torch.nn.parallel.DistributedDataParallel)
+    # the output-prior initialisation of train.json: an untrained student predicts about 0.01, not 0.5
+    assert float(torch.sigmoid(ddp.module.head.conv.bias)) == pytest.approx(0.01, rel=1e-4)
