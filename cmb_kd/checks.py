@@ -35,6 +35,11 @@ MIN_VOXEL_VOLUME_MM3 = 1e-9
 """|det(affine[:3, :3])| below this (mm³) counts as a non-invertible affine."""
 
 
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number (a bool is not)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def _to_numpy(value: Any) -> Any:
     if hasattr(value, "detach"):
         return value.detach().cpu().numpy()
@@ -176,16 +181,24 @@ def as_radii(radii_mm: Any, name: str = "radii_mm") -> tuple[float, ...]:
 
 
 def as_range(name: str, value: Sequence[float], low: float, high: float) -> tuple[float, float]:
-    """``value`` as ``(min, max)`` floats with ``low <= min <= max <= high``; ValueError naming ``name`` otherwise."""
+    """``value`` as ``(min, max)`` floats with ``low <= min <= max <= high``; ValueError naming ``name`` otherwise
+    (also for anything but two real numbers: a string or a bool is no bound)."""
+    expected = f"{name}: expected (min, max) with {low} <= min <= max <= {high}, got {value!r}"
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, (Sequence, np.ndarray))
+        or not all(map(_is_number, value))
+    ):
+        raise ValueError(expected)
     pair = tuple(float(v) for v in value)
     if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
-        raise ValueError(f"{name}: expected (min, max) with {low} <= min <= max <= {high}, got {value!r}")
+        raise ValueError(expected)
     return pair
 
 
 def as_probability(name: str, value: float) -> float:
-    """``value`` as a float in [0, 1]; ValueError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not 0.0 <= float(value) <= 1.0:
+    """``value`` as a float in [0, 1]; ValueError naming ``name`` otherwise (also for a string or a bool)."""
+    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"{name}: expected a probability in [0, 1], got {value!r}")
     return float(value)
 

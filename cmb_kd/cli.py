@@ -299,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     if args.command == "synth" and args.subjects < 1:
-        parser.exit(2, f"cmb-kd synth: error: --subjects must be at least 1, got {args.subjects}\n")
+        parser.exit(2, f"cmb-kd synth: error: --subjects: expected at least 1, got {args.subjects}\n")
     try:
         return args.handler(args)
     except UserError as err:

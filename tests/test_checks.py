@@ -34,9 +34,15 @@ def test_ranges_probabilities_spacings_and_options_name_the_argument():
     assert as_probability("p", 1) == 1.0 and as_spacing([0.5, 0.5, 3]) == (0.5, 0.5, 3.0)
     assert as_option("mode", "plkd", ("plkd", "no_kd")) == "plkd"
     for call, message in (
-        (lambda: as_range("snr", (60, 10), 1.0, 100.0), r"snr: expected \(min, max\) with 1.0 <= min <= max <= 100.0, got \(60, 10\)"),
+        (
+            lambda: as_range("snr", (60, 10), 1.0, 100.0),
+            r"snr: expected \(min, max\) with 1.0 <= min <= max <= 100.0, got \(60, 10\)",
+        ),
         (lambda: as_probability("p", True), r"p: expected a probability in \[0, 1\], got True"),
         (lambda: as_spacing((1, 1)), r"spacing: expected three positive voxel sizes"),
+        (lambda: as_range("snr", ("10", 60), 1.0, 100.0), r"snr: expected \(min, max\)"),
+        (lambda: as_range("snr", 10, 1.0, 100.0), r"snr: expected \(min, max\)"),
+        (lambda: as_probability("p", "0.5"), r"p: expected a probability"),
         (lambda: as_option("mode", "plk", ("plkd", "no_kd")), "mode: .*plkd"),
     ):
         with pytest.raises(ValueError, match=message):

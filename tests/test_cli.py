@@ -44,7 +44,7 @@ def test_each_subcommand_help_describes_inputs_outputs_and_an_example(capsys, co
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["synth", "{out}", "--subjects", "0"], "--subjects must be at least 1, got 0"),
+        (["synth", "{out}", "--subjects", "0"], "--subjects: expected at least 1, got 0"),
         (["synth", "{out}", "--subjects", "1", "--lr-factors", "3"], "LR factor 3 does not divide"),
         (["synth", "{file}", "--subjects", "1"], "is not a folder"),
         (["synth", "{tmp}", "--subjects", "1", "--resume"], "holds no record of the cohort"),

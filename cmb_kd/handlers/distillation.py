@@ -84,17 +84,17 @@ class DistillationHandler:
         event: IterationEvents | str = IterationEvents.LOSS_COMPLETED,
     ) -> None:
         if not isinstance(teacher, nn.Module):
-            raise TypeError(f"teacher must be a torch.nn.Module, got {type(teacher).__name__}.")
+            raise TypeError(f"teacher: expected a torch.nn.Module, got {type(teacher).__name__}")
         if not isinstance(loss, KnowledgeTransferLoss):
-            raise TypeError(f"loss must be a cmb_kd.losses.KnowledgeTransferLoss, got {type(loss).__name__}.")
+            raise TypeError(f"loss: expected a cmb_kd.losses.KnowledgeTransferLoss, got {type(loss).__name__}")
         if isinstance(event, str):
             if event not in IterationEvents.__members__:
-                raise ValueError(f"event must be one of {list(IterationEvents.__members__)}, got {event!r}.")
+                raise ValueError(f"event: expected one of {list(IterationEvents.__members__)}, got {event!r}")
             event = IterationEvents[event]
         if event != IterationEvents.LOSS_COMPLETED:
             raise ValueError(
-                "event must be IterationEvents.LOSS_COMPLETED: SupervisedTrainer writes output[LOSS] after "
-                f"FORWARD_COMPLETED and reads it for backward() after LOSS_COMPLETED; got {event}."
+                "event: expected IterationEvents.LOSS_COMPLETED (SupervisedTrainer writes output[LOSS] after "
+                f"FORWARD_COMPLETED and reads it for backward() after LOSS_COMPLETED), got {event}"
             )
         if teacher_checkpoint is not None:
             self._load_teacher(teacher, Path(teacher_checkpoint), checkpoint_key)

@@ -80,9 +80,9 @@ class PrepareLowResolutionBatch(PrepareBatch):
         if isinstance(degrade, (int, Sequence)):
             degrade = DegradeResolution(degrade)
         if not hasattr(degrade, "factor") or not callable(degrade):
-            raise TypeError(f"degrade must be a DegradeResolution (a callable with a factor), got {type(degrade)}.")
+            raise TypeError(f"degrade: expected a DegradeResolution (a callable with a factor), got {type(degrade)}")
         if lr_transform is not None and not callable(lr_transform):
-            raise TypeError(f"lr_transform must be callable or None, got {type(lr_transform).__name__}.")
+            raise TypeError(f"lr_transform: expected a callable or None, got {type(lr_transform).__name__}")
         self.degrade = degrade
         self.image_key = str(image_key)
         self.label_key = None if label_key is None else str(label_key)

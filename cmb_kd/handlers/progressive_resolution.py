@@ -138,7 +138,7 @@ class ProgressiveResolutionHandler:
             table = [*cls.PLKD_STAGES, ("final", target)] if mode == "plkd" else [("final", target)]
             lens = [lengths] * len(table) if isinstance(lengths, int) else list(lengths)
             if len(lens) != len(table):
-                raise ValueError(f"lengths must be one int or {len(table)} ints for mode {mode!r}, got {lengths}.")
+                raise ValueError(f"lengths: expected one int or {len(table)} ints for mode {mode!r}, got {lengths}")
             stages = [
                 {"name": n, "factor": f, "length": n_len, "distill": mode != "no_kd"}
                 for (n, f), n_len in zip(table, lens)
@@ -152,13 +152,13 @@ class ProgressiveResolutionHandler:
                 raise ValueError(f"stages[{i}] lacks key(s) {missing}; got {dict(s)}.")
             length = int(s["length"])
             if length < 1:
-                raise ValueError(f"stages[{i}] ({s['name']!r}): length must be >= 1, got {s['length']}.")
+                raise ValueError(f"stages[{i}] ({s['name']!r}): length: expected >= 1, got {s['length']}")
             factor = s["factor"]
             factor = int(factor) if isinstance(factor, int) else tuple(int(f) for f in factor)
             out.append(CurriculumStage(str(s["name"]), factor, length, bool(s.get("distill", True))))
         names = [s.name for s in out]
         if len(set(names)) != len(names):
-            raise ValueError(f"stage names must be unique, got {names}.")
+            raise ValueError(f"stages: expected unique stage names, got {names}")
         return tuple(out)
 
     @property

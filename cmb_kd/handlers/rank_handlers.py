@@ -43,14 +43,14 @@ def handlers_for_rank(
     if handlers is None:
         return None
     if isinstance(handlers, (str, bytes)) or not isinstance(handlers, Sequence):
-        raise TypeError(f"handlers must be a sequence of handlers or None, got {type(handlers).__name__}.")
+        raise TypeError(f"handlers: expected a sequence of handlers or None, got {type(handlers).__name__}")
     types = tuple(rank_zero_only)
     if not all(isinstance(t, type) for t in types):
         raise TypeError(f"rank_zero_only must hold handler classes, got {list(types)!r}.")
     if rank is None:
         rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     if int(rank) != rank or rank < 0:
-        raise ValueError(f"rank must be an integer >= 0, got {rank!r}.")
+        raise ValueError(f"rank: expected an integer >= 0, got {rank!r}")
     if rank == 0:
         return list(handlers)
     return [h for h in handlers if not isinstance(h, types)]

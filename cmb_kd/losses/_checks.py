@@ -40,7 +40,7 @@ def prepare_pair(
     """
     for arg, value in (("student", student), ("teacher", teacher)):
         if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name}: {arg} must be a torch.Tensor, got {type(value).__name__}.")
+            raise TypeError(f"{name}: {arg}: expected a torch.Tensor, got {type(value).__name__}")
         if value.ndim < 2:
             raise ValueError(f"{name}: {arg} must have shape (B, C, ...), got shape {tuple(value.shape)}.")
     s = student.float()

@@ -57,7 +57,7 @@ class CosineFeatureLoss(TransferLoss):
         )
         self.mode = as_option("mode", mode, self.MODES)
         if eps <= 0:
-            raise ValueError(f"eps must be > 0, got {eps}.")
+            raise ValueError(f"eps: expected a number > 0, got {eps}")
         self.eps = float(eps)
 
     def per_sample(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

@@ -65,9 +65,9 @@ class DecisionKLLoss(TransferLoss):
         self.direction = as_option("direction", direction, self.DIRECTIONS)
         self.inputs = as_option("inputs", inputs, self.INPUTS)
         if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}.")
+            raise ValueError(f"temperature: expected a number > 0, got {temperature}")
         if not 0 < eps < 0.5:
-            raise ValueError(f"eps must be in (0, 0.5), got {eps}.")
+            raise ValueError(f"eps: expected a number in (0, 0.5), got {eps}")
         self.temperature = float(temperature)
         self.eps = float(eps)
 

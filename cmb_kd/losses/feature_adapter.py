@@ -30,9 +30,9 @@ class FeatureAdapter(nn.Module):
     def __init__(self, spatial_dims: int, in_channels: int, out_channels: int, *, bias: bool = True) -> None:
         super().__init__()
         if spatial_dims not in (1, 2, 3):
-            raise ValueError(f"spatial_dims must be 1, 2 or 3, got {spatial_dims}.")
+            raise ValueError(f"spatial_dims: expected 1, 2 or 3, got {spatial_dims}")
         if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}.")
+            raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels

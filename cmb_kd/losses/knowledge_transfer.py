@@ -66,17 +66,17 @@ class KnowledgeTransferLoss(nn.Module):
     ) -> None:
         super().__init__()
         if isinstance(terms, Mapping) or not isinstance(terms, Sequence) or len(terms) == 0:
-            raise ValueError(f"terms must be a non-empty sequence of term mappings, got {terms!r}.")
+            raise ValueError(f"terms: expected a non-empty sequence of term mappings, got {terms!r}")
         for arg, value in (("supervised_weight", supervised_weight), ("transfer_weight", transfer_weight)):
             if not float(value) >= 0:
-                raise ValueError(f"{arg} must be >= 0, got {value}.")
+                raise ValueError(f"{arg}: expected a number >= 0, got {value}")
         self.supervised_weight = float(supervised_weight)
         self.transfer_weight = float(transfer_weight)
         specs: list[TransferTerm] = []
         losses = nn.ModuleDict()
         for i, term in enumerate(terms):
             if not isinstance(term, Mapping):
-                raise TypeError(f"terms[{i}] must be a mapping with keys name, loss, tap, weight; got {term!r}.")
+                raise TypeError(f"terms[{i}]: expected a mapping with keys name, loss, tap, weight, got {term!r}")
             missing = [k for k in ("name", "loss", "tap") if k not in term]
             if missing:
                 raise ValueError(f"terms[{i}] lacks key(s) {missing}; got keys {sorted(term)}.")
@@ -89,10 +89,10 @@ class KnowledgeTransferLoss(nn.Module):
             if name in RESERVED or name in losses:
                 raise ValueError(f"terms[{i}]: name {name!r} is reserved or used twice (reserved: {RESERVED}).")
             if not isinstance(term["loss"], nn.Module):
-                raise TypeError(f"terms[{i}] ({name!r}): loss must be a torch.nn.Module, got {type(term['loss'])}.")
+                raise TypeError(f"terms[{i}] ({name!r}): loss: expected a torch.nn.Module, got {type(term['loss'])}")
             weight = float(term.get("weight", 1.0))
             if not weight >= 0:
-                raise ValueError(f"terms[{i}] ({name!r}): weight must be >= 0, got {term.get('weight')}.")
+                raise ValueError(f"terms[{i}] ({name!r}): weight: expected a number >= 0, got {term.get('weight')}")
             tap = str(term["tap"])
             specs.append(TransferTerm(name, tap, str(term.get("teacher_tap", tap)), weight))
             losses[name] = term["loss"]

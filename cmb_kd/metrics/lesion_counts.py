@@ -44,7 +44,7 @@ class LesionCounts:
         for field in fields(self):
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{field.name} must be a non-negative integer, got {value!r}.")
+                raise ValueError(f"{field.name}: expected a non-negative integer, got {value!r}")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -72,7 +72,7 @@ class LesionCounts:
         for name, value in zip(names, values):
             number = float(value)
             if not number.is_integer():
-                raise ValueError(f"values[{name}] must be a whole number, got {value!r}.")
+                raise ValueError(f"values[{name}]: expected a whole number, got {value!r}")
             integers.append(int(number))
         return cls(*integers)
 

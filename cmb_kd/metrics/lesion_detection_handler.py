@@ -43,7 +43,7 @@ class LesionDetection(IgniteMetricHandler):
         save_details: bool = True,
     ) -> None:
         if not isinstance(metric_name, str):
-            raise ValueError(f"metric_name must be one metric name (a string), got {metric_name!r}.")
+            raise ValueError(f"metric_name: expected one metric name (a string), got {metric_name!r}")
         metric_fn = LesionDetectionMetric(
             metric_name, connectivity=connectivity, max_distance_mm=max_distance_mm, spacing=spacing
         )

@@ -26,7 +26,7 @@ def _binarise(mask: Any, name: str) -> np.ndarray:
     try:
         array = np.asarray(mask)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a numpy array or torch tensor, got {type(mask).__name__}: {err}") from err
+        raise ValueError(f"{name}: expected a numpy array or torch tensor, got {type(mask).__name__}: {err}") from err
     if array.dtype == np.bool_:
         return array
     if not (np.issubdtype(array.dtype, np.number)):
@@ -36,7 +36,7 @@ def _binarise(mask: Any, name: str) -> np.ndarray:
 
 def _check_connectivity(connectivity: int) -> int:
     if isinstance(connectivity, bool) or connectivity not in CONNECTIVITIES:
-        raise ValueError(f"connectivity must be one of {sorted(CONNECTIVITIES)}, got {connectivity!r}.")
+        raise ValueError(f"connectivity: expected one of {sorted(CONNECTIVITIES)}, got {connectivity!r}")
     return CONNECTIVITIES[connectivity]
 
 
@@ -44,9 +44,9 @@ def _check_distance(max_distance_mm: float | None, spacing: Sequence[float] | No
     if max_distance_mm is None:
         return None
     if isinstance(max_distance_mm, bool) or not isinstance(max_distance_mm, (int, float)):
-        raise ValueError(f"max_distance_mm must be a positive number or None, got {max_distance_mm!r}.")
+        raise ValueError(f"max_distance_mm: expected a positive number or None, got {max_distance_mm!r}")
     if not math.isfinite(max_distance_mm) or max_distance_mm <= 0:
-        raise ValueError(f"max_distance_mm must be a positive finite number of mm or None, got {max_distance_mm}.")
+        raise ValueError(f"max_distance_mm: expected a positive finite number of mm or None, got {max_distance_mm}")
     if spacing is None:
         raise ValueError(
             "spacing is required when max_distance_mm is set: give the voxel size in mm along (X, Y, Z), "
@@ -60,9 +60,9 @@ def check_spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
     try:
         values = tuple(float(s) for s in spacing)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"spacing must be three positive numbers (mm along X, Y, Z), got {spacing!r}.") from err
+        raise ValueError(f"spacing: expected three positive numbers (mm along X, Y, Z), got {spacing!r}") from err
     if len(values) != 3 or not all(math.isfinite(s) and s > 0 for s in values):
-        raise ValueError(f"spacing must be three positive numbers (mm along X, Y, Z), got {spacing!r}.")
+        raise ValueError(f"spacing: expected three positive numbers (mm along X, Y, Z), got {spacing!r}")
     return values  # type: ignore[return-value]
 
 
@@ -123,8 +123,8 @@ def compute_lesion_counts(
     ref = _binarise(y, "y")
     if pred.ndim != 3 or ref.ndim != 3 or pred.shape != ref.shape:
         raise ValueError(
-            f"y_pred and y must be 3D masks (X, Y, Z) of the same shape, got {tuple(pred.shape)} and "
-            f"{tuple(ref.shape)}."
+            f"y_pred and y: expected 3D masks (X, Y, Z) of the same shape, got {tuple(pred.shape)} and "
+            f"{tuple(ref.shape)}"
         )
     voxel_tp = int(np.count_nonzero(pred & ref))
     voxel_fp = int(np.count_nonzero(pred)) - voxel_tp

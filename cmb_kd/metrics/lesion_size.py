@@ -34,7 +34,7 @@ def equivalent_diameters(
     rank = _check_connectivity(connectivity)
     binary = _binarise(mask, "mask")
     if binary.ndim != 3:
-        raise ValueError(f"mask must be a 3D mask (X, Y, Z), got shape {tuple(binary.shape)}.")
+        raise ValueError(f"mask: expected a 3D mask (X, Y, Z), got shape {tuple(binary.shape)}")
     voxel = float(np.prod(check_spacing(spacing)))
     labels, n = ndimage.label(binary, structure=ndimage.generate_binary_structure(3, rank))
     sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
@@ -63,7 +63,7 @@ def split_by_diameter(
         ValueError: for a non-positive ``diameter_mm``, or the errors of :func:`equivalent_diameters`.
     """
     if isinstance(diameter_mm, bool) or not isinstance(diameter_mm, (int, float)) or not diameter_mm > 0:
-        raise ValueError(f"diameter_mm must be a positive number of mm, got {diameter_mm!r}.")
+        raise ValueError(f"diameter_mm: expected a positive number of mm, got {diameter_mm!r}")
     labels, diameters = equivalent_diameters(mask, spacing, connectivity=connectivity)
     is_small = np.concatenate([[False], diameters < float(diameter_mm)])
     is_large = np.concatenate([[False], diameters >= float(diameter_mm)])

@@ -56,7 +56,7 @@ def summarize_lesion_counts(counts: Sequence[LesionCounts]) -> dict[str, float]:
         raise ValueError("counts must hold at least one subject, got an empty sequence.")
     for index, item in enumerate(counts):
         if not isinstance(item, LesionCounts):
-            raise ValueError(f"counts[{index}] must be a LesionCounts, got {type(item).__name__}.")
+            raise ValueError(f"counts[{index}]: expected a LesionCounts, got {type(item).__name__}")
     pooled = sum(counts, LesionCounts())
     subject_dice = [item.dice for item in counts if not math.isnan(item.dice)]
     n_subjects = len(counts)

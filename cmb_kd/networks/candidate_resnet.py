@@ -68,19 +68,19 @@ class CandidateResNet3D(nn.Module):
     ) -> None:
         super().__init__()
         if spatial_dims != 3:
-            raise ValueError(f"CandidateResNet3D is a 3D network: spatial_dims must be 3, got {spatial_dims}.")
+            raise ValueError(f"spatial_dims: expected 3 (CandidateResNet3D is a 3D network), got {spatial_dims}")
         if in_channels not in (1, 2):
-            raise ValueError(f"in_channels must be 1 (magnitude) or 2 (magnitude, phase), got {in_channels}.")
+            raise ValueError(f"in_channels: expected 1 (magnitude) or 2 (magnitude, phase), got {in_channels}")
         if out_channels < 1:
-            raise ValueError(f"out_channels must be >= 1, got {out_channels}.")
+            raise ValueError(f"out_channels: expected >= 1, got {out_channels}")
         chs = tuple(int(c) for c in channels)
         blocks = tuple(int(b) for b in num_blocks)
         if len(chs) != 3 or min(chs) < 1:
-            raise ValueError(f"channels must be 3 positive integers (one per stage), got {chs}.")
+            raise ValueError(f"channels: expected 3 positive integers (one per stage), got {chs}")
         if len(blocks) != 3 or min(blocks) < 1:
-            raise ValueError(f"num_blocks must be 3 positive integers (one per stage), got {blocks}.")
+            raise ValueError(f"num_blocks: expected 3 positive integers (one per stage), got {blocks}")
         if segmentation_channels < 0:
-            raise ValueError(f"segmentation_channels must be >= 0, got {segmentation_channels}.")
+            raise ValueError(f"segmentation_channels: expected >= 0, got {segmentation_channels}")
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels

@@ -166,9 +166,9 @@ class E2UNet(nn.Module):
     ) -> None:
         super().__init__()
         if spatial_dims != 3:
-            raise ValueError(f"E2UNet is a 3D network (slice axis last): spatial_dims must be 3, got {spatial_dims}.")
+            raise ValueError(f"spatial_dims: expected 3 (E2UNet is a 3D network, slice axis last), got {spatial_dims}")
         if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}.")
+            raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
         if isinstance(channels, str):
             channels = look_up_option(channels, self.CHANNEL_PRESETS)
         chs = tuple(int(c) for c in channels)
@@ -177,7 +177,7 @@ class E2UNet(nn.Module):
         conv_mode = look_up_option(conv_mode, self.CONV_MODES)
         if not 1 <= num_2d_layers <= len(chs) - 1:
             raise ValueError(
-                f"num_2d_layers must be in [1, {len(chs) - 1}] for {len(chs)} levels, got {num_2d_layers}."
+                f"num_2d_layers: expected a value in [1, {len(chs) - 1}] for {len(chs)} levels, got {num_2d_layers}"
             )
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels

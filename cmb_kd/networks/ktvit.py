@@ -127,25 +127,27 @@ class KTViT(nn.Module):
     ) -> None:
         super().__init__()
         if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}.")
+            raise ValueError(f"spatial_dims: expected 2 or 3, got {spatial_dims}")
         if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}.")
+            raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
         embed = tuple(int(c) for c in embed_channels)
         if len(embed) < 1 or min(embed) < 1:
             raise ValueError(f"embed_channels must hold at least one positive integer, got {embed}.")
         patch = tuple(int(p) for p in ensure_tuple_rep(patch_size, spatial_dims))
         if min(patch) < 1:
-            raise ValueError(f"patch_size must be positive, got {patch}.")
+            raise ValueError(f"patch_size: expected positive sizes, got {patch}")
         for name, value in (("hidden_sizes", hidden_sizes), ("num_heads", num_heads), ("depths", depths)):
             if len(value) != 3 or min(value) < 1:
-                raise ValueError(f"{name} must be 3 positive integers (one per transformer stage), got {tuple(value)}.")
+                raise ValueError(
+                    f"{name}: expected 3 positive integers (one per transformer stage), got {tuple(value)}"
+                )
         for h, m in zip(hidden_sizes, num_heads):
             if h % m != 0:
                 raise ValueError(
                     f"each of num_heads {tuple(num_heads)} must divide its hidden size {tuple(hidden_sizes)}."
                 )
         if mlp_ratio <= 0:
-            raise ValueError(f"mlp_ratio must be > 0, got {mlp_ratio}.")
+            raise ValueError(f"mlp_ratio: expected a number > 0, got {mlp_ratio}")
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels

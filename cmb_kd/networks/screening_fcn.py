@@ -69,14 +69,14 @@ class ScreeningFCN(nn.Module):
     ) -> None:
         super().__init__()
         if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}.")
+            raise ValueError(f"spatial_dims: expected 2 or 3, got {spatial_dims}")
         if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels must be >= 1, got {in_channels} and {out_channels}.")
+            raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
         channels = tuple(int(c) for c in channels)
         if len(channels) != 5 or min(channels) < 1:
-            raise ValueError(f"channels must be 5 positive integers (conv1..conv5), got {channels}.")
+            raise ValueError(f"channels: expected 5 positive integers (conv1..conv5), got {channels}")
         if dilation < 1:
-            raise ValueError(f"dilation must be >= 1, got {dilation}.")
+            raise ValueError(f"dilation: expected >= 1, got {dilation}")
         self.spatial_dims = spatial_dims
         self.in_channels = in_channels
         self.out_channels = out_channels

@@ -45,7 +45,7 @@ class FeatureTaps:
         self, network: nn.Module, taps: Mapping[str, str] | Sequence[str] | None = None, *, detach: bool = False
     ) -> None:
         if not isinstance(network, nn.Module):
-            raise TypeError(f"network must be a torch.nn.Module, got {type(network).__name__}.")
+            raise TypeError(f"network: expected a torch.nn.Module, got {type(network).__name__}")
         if isinstance(network, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
             network = network.module
         self.network = network

@@ -28,7 +28,7 @@ def thick_slices(signal: np.ndarray, factor: int) -> np.ndarray:
     """
     z = signal.shape[-1]
     if int(factor) != factor or factor < 1 or z % factor:
-        raise ValueError(f"thick_slices: factor must be a positive integer dividing the {z} slices, got {factor}")
+        raise ValueError(f"thick_slices: factor: expected a positive integer dividing the {z} slices, got {factor}")
     return signal.reshape(*signal.shape[:-1], z // factor, factor).mean(axis=-1)
 
 

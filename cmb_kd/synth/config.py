@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+
+from cmb_kd.checks import as_probability, as_range
 
 __all__ = ["SynthConfig", "CONTRAST_MODES", "RANDOMISED"]
 
@@ -13,20 +16,17 @@ CONTRAST_MODES = ("literature", "random")
 
 
 def _check_range(name: str, value: tuple[float, float], low: float, high: float) -> None:
-    if len(value) != 2 or not (low <= value[0] <= value[1] <= high):
-        raise ValueError(
-            f"SynthConfig.{name} must be a (min, max) pair with {low} <= min <= max <= {high}, got {value}"
-        )
+    as_range(f"SynthConfig.{name}", value, low, high)
 
 
 def _check_count_range(name: str, value: tuple[int, int]) -> None:
-    if len(value) != 2 or any(int(v) != v for v in value) or not 0 <= value[0] <= value[1]:
-        raise ValueError(f"SynthConfig.{name} must be integers 0 <= min <= max, got {value}")
+    as_range(f"SynthConfig.{name}", value, 0, math.inf)
+    if any(int(v) != v for v in value):
+        raise ValueError(f"SynthConfig.{name}: expected integers 0 <= min <= max, got {value!r}")
 
 
 def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"SynthConfig.{name} must be a probability in [0, 1], got {value}")
+    as_probability(f"SynthConfig.{name}", value)
 
 
 @dataclass(frozen=True)
@@ -205,11 +205,11 @@ class SynthConfig:
 
     def __post_init__(self) -> None:
         if len(self.shape) != 3 or any(int(n) < 16 for n in self.shape):
-            raise ValueError(f"SynthConfig.shape must be three sizes >= 16, got {self.shape}")
+            raise ValueError(f"SynthConfig.shape: expected three sizes >= 16, got {self.shape}")
         if not self.spacing > 0:
-            raise ValueError(f"SynthConfig.spacing must be positive (mm), got {self.spacing}")
+            raise ValueError(f"SynthConfig.spacing: expected a positive size (mm), got {self.spacing}")
         if not self.lr_factors or any(int(f) != f or f < 2 for f in self.lr_factors):
-            raise ValueError(f"SynthConfig.lr_factors must be integers >= 2, got {self.lr_factors}")
+            raise ValueError(f"SynthConfig.lr_factors: expected integers >= 2, got {self.lr_factors}")
         for f in self.lr_factors:
             if self.shape[2] % f:
                 raise ValueError(
@@ -217,7 +217,9 @@ class SynthConfig:
                     f"slice must cover whole HR slices; use factors dividing {self.shape[2]} or change the shape"
                 )
         if not self.field_strengths or any(not 0.1 <= b <= 11.7 for b in self.field_strengths):
-            raise ValueError(f"SynthConfig.field_strengths must be B0 values in 0.1-11.7 T, got {self.field_strengths}")
+            raise ValueError(
+                f"SynthConfig.field_strengths: expected B0 values in 0.1-11.7 T, got {self.field_strengths}"
+            )
         _check_range("echo_time_range", self.echo_time_range, 1e-3, 0.1)
         _check_range("snr_range", self.snr_range, 1.0, 1e4)
         _check_range("cmb_visible_diameter_range", self.cmb_visible_diameter_range, 1.0, 12.0)
@@ -228,14 +230,15 @@ class SynthConfig:
         low, high = self.calcification_susceptibility_range
         if not -20.0 <= low <= high < 0:
             raise ValueError(
-                f"SynthConfig.calcification_susceptibility_range must be negative (diamagnetic), got {(low, high)}"
+                "SynthConfig.calcification_susceptibility_range: expected negative values (diamagnetic), "
+                f"got {(low, high)}"
             )
         for name in ("calcification_count_range", "cortical_vein_count_range", "medullary_vein_count_range"):
             low, high = getattr(self, name)
             if not 0 <= low <= high:
-                raise ValueError(f"SynthConfig.{name} must be 0 <= min <= max, got {(low, high)}")
+                raise ValueError(f"SynthConfig.{name}: expected 0 <= min <= max, got {(low, high)}")
         if not 0 <= self.cmb_p_zero <= 1:
-            raise ValueError(f"SynthConfig.cmb_p_zero must be a probability, got {self.cmb_p_zero}")
+            raise ValueError(f"SynthConfig.cmb_p_zero: expected a probability in [0, 1], got {self.cmb_p_zero}")
         if not 1 <= self.cmb_count_mean <= self.cmb_count_max:
             raise ValueError(
                 f"SynthConfig.cmb_count_mean must lie in [1, cmb_count_max={self.cmb_count_max}], "
@@ -247,26 +250,28 @@ class SynthConfig:
             or sum(self.cmb_location_weights) <= 0
         ):
             raise ValueError(
-                f"SynthConfig.cmb_location_weights must be three non-negative weights (lobar, deep, infratentorial) "
+                f"SynthConfig.cmb_location_weights: expected three non-negative weights (lobar, deep, infratentorial) "
                 f"with a positive sum, got {self.cmb_location_weights}"
             )
         if not 0 <= self.bias_amplitude < 1:
-            raise ValueError(f"SynthConfig.bias_amplitude must be in [0, 1), got {self.bias_amplitude}")
+            raise ValueError(f"SynthConfig.bias_amplitude: expected a value in [0, 1), got {self.bias_amplitude}")
         if not 0 <= self.tissue_jitter < 0.5:
-            raise ValueError(f"SynthConfig.tissue_jitter must be in [0, 0.5), got {self.tissue_jitter}")
+            raise ValueError(f"SynthConfig.tissue_jitter: expected a value in [0, 0.5), got {self.tissue_jitter}")
         if int(self.supersample) != self.supersample or self.supersample < 1:
-            raise ValueError(f"SynthConfig.supersample must be a positive integer, got {self.supersample}")
+            raise ValueError(f"SynthConfig.supersample: expected a positive integer, got {self.supersample}")
         if not 0 < self.label_threshold < 1:
-            raise ValueError(f"SynthConfig.label_threshold must be in (0, 1), got {self.label_threshold}")
+            raise ValueError(f"SynthConfig.label_threshold: expected a value in (0, 1), got {self.label_threshold}")
         self._check_randomised_physics()
 
     def _check_randomised_physics(self) -> None:
         if self.contrast_mode not in CONTRAST_MODES:
-            raise ValueError(f"SynthConfig.contrast_mode must be one of {CONTRAST_MODES}, got {self.contrast_mode!r}")
+            raise ValueError(f"SynthConfig.contrast_mode: expected one of {CONTRAST_MODES}, got {self.contrast_mode!r}")
         for name in ("pd_factor_range", "r2star_factor_range", "susceptibility_factor_range"):
             _check_range(name, getattr(self, name), 0.01, 100.0)
         if not isinstance(self.contrast_independent, bool):
-            raise ValueError(f"SynthConfig.contrast_independent must be True or False, got {self.contrast_independent}")
+            raise ValueError(
+                f"SynthConfig.contrast_independent: expected True or False, got {self.contrast_independent}"
+            )
         for name in (
             "cmb_tiny_fraction",
             "cmb_juxtacortical_fraction",
@@ -276,7 +281,7 @@ class SynthConfig:
             _check_probability(name, getattr(self, name))
         if self.cmb_juxtacortical_fraction + self.cmb_posterior_fossa_fraction > 1.0:
             raise ValueError(
-                "SynthConfig.cmb_juxtacortical_fraction + cmb_posterior_fossa_fraction must be at most 1, got "
+                "SynthConfig.cmb_juxtacortical_fraction + cmb_posterior_fossa_fraction: expected at most 1, got "
                 f"{self.cmb_juxtacortical_fraction} + {self.cmb_posterior_fossa_fraction}"
             )
         _check_range("cmb_tiny_diameter_range", self.cmb_tiny_diameter_range, 0.5, 4.0)
@@ -284,9 +289,11 @@ class SynthConfig:
         _check_range("cmb_juxtacortical_depth_range", self.cmb_juxtacortical_depth_range, 0.0, 6.0)
         _check_range("cmb_cluster_diameter_range", self.cmb_cluster_diameter_range, 0.5, 12.0)
         if not 0 < self.cmb_cluster_radius <= 30.0:
-            raise ValueError(f"SynthConfig.cmb_cluster_radius must be in (0, 30] mm, got {self.cmb_cluster_radius}")
+            raise ValueError(
+                f"SynthConfig.cmb_cluster_radius: expected a value in (0, 30] mm, got {self.cmb_cluster_radius}"
+            )
         if not 0 <= self.cmb_cluster_gap <= 10.0:
-            raise ValueError(f"SynthConfig.cmb_cluster_gap must be in [0, 10] mm, got {self.cmb_cluster_gap}")
+            raise ValueError(f"SynthConfig.cmb_cluster_gap: expected a value in [0, 10] mm, got {self.cmb_cluster_gap}")
         for name in (
             "cmb_cluster_members_range",
             "thin_vein_count_range",
@@ -303,7 +310,8 @@ class SynthConfig:
         _check_range("thin_vein_length_range", self.thin_vein_length_range, 1.0, 60.0)
         if not 0 <= self.thin_vein_tilt_degrees <= 90:
             raise ValueError(
-                f"SynthConfig.thin_vein_tilt_degrees must be in [0, 90] degrees, got {self.thin_vein_tilt_degrees}"
+                "SynthConfig.thin_vein_tilt_degrees: expected a value in [0, 90] degrees, "
+                f"got {self.thin_vein_tilt_degrees}"
             )
         _check_range("flow_void_radius_range", self.flow_void_radius_range, 0.3, 5.0)
         _check_range("sulcal_cleft_width_range", self.sulcal_cleft_width_range, 0.05, 4.0)

@@ -57,9 +57,10 @@ def randomise_contrast(
         ValueError: if a range is not ``0 < min <= max``.
     """
     ranges = {"pd": pd_factor_range, "r2star": r2star_factor_range, "chi": susceptibility_factor_range}
+    arguments = {"pd": "pd_factor_range", "r2star": "r2star_factor_range", "chi": "susceptibility_factor_range"}
     for name, (low, high) in ranges.items():
         if not 0 < low <= high:
-            raise ValueError(f"randomise_contrast: the {name} factor range must be 0 < min <= max, got {(low, high)}")
+            raise ValueError(f"randomise_contrast: {arguments[name]}: expected 0 < min <= max, got {(low, high)}")
     shared = {name: _log_uniform(rng, value) for name, value in ranges.items()} if not independent else None
     out = dict(tissues)
     factors: dict[str, dict[str, float]] = {}

@@ -10,8 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from monai.utils import look_up_option
-
+from cmb_kd.checks import as_option, as_probability, as_range
 from cmb_kd.synth.kspace import KSPACE_WINDOWS
 from cmb_kd.synth.slice_profile import SLICE_PROFILES
 
@@ -61,26 +60,24 @@ def check_range(owner: str, name: str, value: tuple[float, float], limit: str) -
         not isinstance(value, (tuple, list))
         or len(value) != 2
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        or not (low <= value[0] <= value[1] <= high)
     ):
-        raise ValueError(f"{owner}.{name} must be a (min, max) pair with {low} <= min <= max <= {high}, got {value!r}")
+        raise ValueError(f"{owner}.{name}: expected (min, max) with {low} <= min <= max <= {high}, got {value!r}")
+    as_range(f"{owner}.{name}", value, low, high)
 
 
 def check_choices(owner: str, name: str, values: tuple[str, ...], valid: tuple[str, ...]) -> None:
     """Raises ValueError unless ``values`` is a non-empty tuple of names from ``valid`` (suggesting the closest)."""
     if not isinstance(values, (tuple, list)) or not values:
-        raise ValueError(f"{owner}.{name} must be a non-empty tuple of names from {valid}, got {values!r}")
+        raise ValueError(f"{owner}.{name}: expected a non-empty tuple of names from {valid}, got {values!r}")
     for value in values:
-        try:
-            look_up_option(value, valid)
-        except ValueError as err:
-            raise ValueError(f"{owner}.{name}: {err}".rstrip()) from err
+        as_option(f"{owner}.{name}", value, valid)
 
 
 def check_probability(owner: str, name: str, value: float) -> None:
     """Raises ValueError unless ``value`` is a number in [0, 1]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{owner}.{name} must be a probability in [0, 1], got {value!r}")
+    if not isinstance(value, (int, float)):
+        raise ValueError(f"{owner}.{name}: expected a probability in [0, 1], got {value!r}")
+    as_probability(f"{owner}.{name}", value)
 
 
 @dataclass(frozen=True)
@@ -170,9 +167,9 @@ class ScannerConfig:
         check_probability(owner, "partial_fourier_probability", self.partial_fourier_probability)
         check_probability(owner, "flip_probability", self.flip_probability)
         if isinstance(self.warp_segments, bool) or not isinstance(self.warp_segments, int) or self.warp_segments < 1:
-            raise ValueError(f"{owner}.warp_segments must be a positive integer, got {self.warp_segments!r}")
+            raise ValueError(f"{owner}.warp_segments: expected a positive integer, got {self.warp_segments!r}")
         if not isinstance(self.axis_permutations, (tuple, list)) or not self.axis_permutations:
-            raise ValueError(f"{owner}.axis_permutations must be a non-empty tuple, got {self.axis_permutations!r}")
+            raise ValueError(f"{owner}.axis_permutations: expected a non-empty tuple, got {self.axis_permutations!r}")
         for perm in self.axis_permutations:
             if not isinstance(perm, (tuple, list)) or sorted(perm) != [0, 1, 2]:
                 raise ValueError(

@@ -28,7 +28,7 @@ __all__ = ["ScannerDraw", "draw_scanner"]
 def _check_value(name: str, value: float, limit: str) -> float:
     low, high = LIMITS[limit]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"ScannerDraw.{name} must be a number in [{low}, {high}], got {value!r}")
+        raise ValueError(f"ScannerDraw.{name}: expected a number in [{low}, {high}], got {value!r}")
     return float(value)
 
 
@@ -107,33 +107,33 @@ class ScannerDraw:
         ):
             _check_value(name, getattr(self, name), limit)
         if isinstance(self.slice_offset, bool) or not 0.0 <= self.slice_offset <= 1.0:
-            raise ValueError(f"ScannerDraw.slice_offset must be a fraction in [0, 1], got {self.slice_offset!r}")
+            raise ValueError(f"ScannerDraw.slice_offset: expected a fraction in [0, 1], got {self.slice_offset!r}")
         _check_choice("slice_profile", self.slice_profile, SLICE_PROFILES)
         _check_choice("kspace_window", self.kspace_window, KSPACE_WINDOWS)
         _check_choice("intensity_warp", self.intensity_warp, INTENSITY_WARPS)
         _check_choice("presentation", self.presentation, PRESENTATIONS)
         _check_choice("dtype", self.dtype, STORAGE_DTYPES)
         if self.phase_axis not in (0, 1) or isinstance(self.phase_axis, bool):
-            raise ValueError(f"ScannerDraw.phase_axis must be 0 or 1, got {self.phase_axis!r}")
+            raise ValueError(f"ScannerDraw.phase_axis: expected 0 or 1, got {self.phase_axis!r}")
         if self.partial_fourier_side not in (-1, 1) or isinstance(self.partial_fourier_side, bool):
-            raise ValueError(f"ScannerDraw.partial_fourier_side must be -1 or 1, got {self.partial_fourier_side!r}")
+            raise ValueError(f"ScannerDraw.partial_fourier_side: expected -1 or 1, got {self.partial_fourier_side!r}")
         if not isinstance(self.warp_slopes, tuple) or not self.warp_slopes:
-            raise ValueError(f"ScannerDraw.warp_slopes must be a non-empty tuple of slopes, got {self.warp_slopes!r}")
+            raise ValueError(f"ScannerDraw.warp_slopes: expected a non-empty tuple of slopes, got {self.warp_slopes!r}")
         for slope in self.warp_slopes:
             _check_value("warp_slopes", slope, "warp_slope")
         if not isinstance(self.axis_permutation, tuple) or sorted(self.axis_permutation) != [0, 1, 2]:
             raise ValueError(
-                f"ScannerDraw.axis_permutation must be a permutation of (0, 1, 2), got {self.axis_permutation!r}"
+                f"ScannerDraw.axis_permutation: expected a permutation of (0, 1, 2), got {self.axis_permutation!r}"
             )
         if (
             not isinstance(self.flips, tuple)
             or len(self.flips) != 3
             or not all(isinstance(f, (bool, np.bool_)) for f in self.flips)
         ):
-            raise ValueError(f"ScannerDraw.flips must be a tuple of three booleans, got {self.flips!r}")
+            raise ValueError(f"ScannerDraw.flips: expected a tuple of three booleans, got {self.flips!r}")
         if self.presentation == "skull_stripped_nan" and self.dtype not in FLOAT_DTYPES:
             raise ValueError(
-                f"ScannerDraw.dtype must be one of {FLOAT_DTYPES} for the 'skull_stripped_nan' presentation "
+                f"ScannerDraw.dtype: expected one of {FLOAT_DTYPES} for the 'skull_stripped_nan' presentation "
                 f"(an integer image cannot hold NaN), got {self.dtype!r}"
             )
 

@@ -37,9 +37,9 @@ def ellipsoid_fraction(
     """
     axes_mm = np.asarray(axes, dtype=np.float64)
     if axes_mm.shape != (3,) or np.any(axes_mm <= 0):
-        raise ValueError(f"ellipsoid_fraction: axes must be three positive semi-axes in mm, got {axes}")
+        raise ValueError(f"ellipsoid_fraction: axes: expected three positive semi-axes in mm, got {axes}")
     if int(samples) != samples or samples < 1:
-        raise ValueError(f"ellipsoid_fraction: samples must be a positive integer, got {samples}")
+        raise ValueError(f"ellipsoid_fraction: samples: expected a positive integer, got {samples}")
     centre = np.asarray(centre, dtype=np.float64)
     reach = axes_mm.max() / spacing + 1.0
     lo = np.maximum(np.floor(centre - reach).astype(int), 0)

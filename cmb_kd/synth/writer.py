@@ -214,9 +214,9 @@ def write_cohort(
         PermissionError: if ``out_dir`` cannot be created or written.
     """
     if int(n_subjects) != n_subjects or n_subjects < 1:
-        raise ValueError(f"n_subjects must be a positive integer, got {n_subjects}")
+        raise ValueError(f"n_subjects: expected a positive integer, got {n_subjects}")
     if int(workers) != workers or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers}")
+        raise ValueError(f"workers: expected a positive integer, got {workers}")
     config = config or SynthConfig()
     out_dir = Path(out_dir)
     _prepare(out_dir, overwrite, resume)

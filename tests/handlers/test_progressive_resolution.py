@@ -110,8 +110,8 @@ def test_optimizer_reset_between_stages():
     [
         ({"mode": "progressive"}, ValueError, "mode"),
         ({"unit": "steps"}, ValueError, "unit"),
-        ({"lengths": [1, 2]}, ValueError, "lengths must be one int or 4"),
-        ({"lengths": 0}, ValueError, "length must be >= 1"),
+        ({"lengths": [1, 2]}, ValueError, "lengths: expected one int or 4"),
+        ({"lengths": 0}, ValueError, "length: expected >= 1"),
         ({"reset_optimizer": True}, ValueError, "optimizer"),
         (
             {"stages": [{"name": "a", "factor": 2, "length": 1}, {"name": "a", "factor": 4, "length": 1}]},

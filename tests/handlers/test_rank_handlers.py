@@ -49,9 +49,9 @@ def test_none_and_custom_types(handlers):
 @pytest.mark.parametrize(
     "args, kwargs, error, match",
     [
-        (("abc", 1), {}, TypeError, "handlers must be a sequence"),
-        (([], -1), {}, ValueError, "rank must be an integer >= 0"),
-        (([], 1.5), {}, ValueError, "rank must be an integer >= 0"),
+        (("abc", 1), {}, TypeError, "handlers: expected a sequence"),
+        (([], -1), {}, ValueError, "rank: expected an integer >= 0"),
+        (([], 1.5), {}, ValueError, "rank: expected an integer >= 0"),
         (([], 1), {"rank_zero_only": ("StatsHandler",)}, TypeError, "rank_zero_only must hold handler classes"),
     ],
 )

@@ -59,7 +59,7 @@ def test_bad_arguments():
         CosineFeatureLoss(mode="pixel")
     with pytest.raises(ValueError, match="student_channels"):
         CosineFeatureLoss(student_channels=4)
-    with pytest.raises(TypeError, match="teacher must be a torch.Tensor"):
+    with pytest.raises(TypeError, match="teacher: expected a torch.Tensor"):
         CosineFeatureLoss()(torch.randn(1, 2, 2), [1.0])
 
 

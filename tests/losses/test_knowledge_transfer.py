@@ -48,7 +48,12 @@ def test_ktvit_terms_and_teacher_tap():
     "terms, kwargs, err, match",
     [
         ([], {}, ValueError, "non-empty"),
-        ([{"name": "a", "loss": FeatureMSELoss(), "tap": "x", "weight": -1}], {}, ValueError, "weight must be >= 0"),
+        (
+            [{"name": "a", "loss": FeatureMSELoss(), "tap": "x", "weight": -1}],
+            {},
+            ValueError,
+            "weight: expected a number >= 0",
+        ),
         ([{"name": "a", "loss": FeatureMSELoss(), "tap": "x"}], {"transfer_weight": -0.1}, ValueError, "transfer_w"),
         ([{"name": "total", "loss": FeatureMSELoss(), "tap": "x"}], {}, ValueError, "reserved"),
         ([{"name": "a", "loss": FeatureMSELoss()}], {}, ValueError, r"lacks key\(s\) \['tap'\]"),

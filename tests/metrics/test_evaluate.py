@@ -160,8 +160,8 @@ def write_masks(root: Path, pred_shape: tuple[int, ...], ref_shape: tuple[int, .
     "setup, kwargs, error, match",
     [
         (lambda t: None, {}, FileNotFoundError, "pred_dir .* does not exist"),
-        (lambda t: None, {"connectivity": 5}, ValueError, "connectivity must be one of"),
-        (lambda t: None, {"max_distance_mm": -2.0}, ValueError, "max_distance_mm must be a positive"),
+        (lambda t: None, {"connectivity": 5}, ValueError, "connectivity: expected one of"),
+        (lambda t: None, {"max_distance_mm": -2.0}, ValueError, "max_distance_mm: expected a positive"),
         (lambda t: write_files(t, "pred/a_cmb_mask.nii.gz", "ref/b.nii.gz"), {}, FileNotFoundError, "no reference"),
         (lambda t: write_files(t, "pred/a_cmb_mask.nii.gz", "ref/a.nii.gz"), {}, ValueError, "cannot read NIfTI"),
         (lambda t: write_masks(t, (2, 2), (2, 2)), {}, ValueError, r"has shape \(2, 2\); expected a 3D mask"),

@@ -40,10 +40,10 @@ def test_addition_pools_and_round_trips():
 @pytest.mark.parametrize(
     "build, match",
     [
-        (lambda: LesionCounts(tp=-1), "tp must be a non-negative integer"),
-        (lambda: LesionCounts(fp=1.5), "fp must be a non-negative integer"),
+        (lambda: LesionCounts(tp=-1), "tp: expected a non-negative integer"),
+        (lambda: LesionCounts(fp=1.5), "fp: expected a non-negative integer"),
         (lambda: LesionCounts.from_sequence([1, 2]), "values must hold 7 counts"),
-        (lambda: LesionCounts.from_sequence([1, 2, 3, 4, 5, 6, 0.5]), "must be a whole number"),
+        (lambda: LesionCounts.from_sequence([1, 2, 3, 4, 5, 6, 0.5]), r"values\[\w+\]: expected a whole number"),
     ],
 )
 def test_bad_values(build, match):

@@ -35,5 +35,5 @@ def test_handler_resets_each_epoch_and_uses_output_transform():
 
 
 def test_handler_rejects_several_names():
-    with pytest.raises(ValueError, match="metric_name must be one metric name"):
+    with pytest.raises(ValueError, match="metric_name: expected one metric name"):
         LesionDetection(("f1", "tpr"))

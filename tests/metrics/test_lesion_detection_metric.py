@@ -63,8 +63,8 @@ def test_spacing_from_meta_tensor_affine():
     [
         ({"metric_name": "f2"}, "metric_name 'f2' is not valid"),
         ({"metric_name": ()}, "metric_name must name at least one"),
-        ({"connectivity": 4}, "connectivity must be one of"),
-        ({"max_distance_mm": 0.0}, "max_distance_mm must be a positive"),
+        ({"connectivity": 4}, "connectivity: expected one of"),
+        ({"max_distance_mm": 0.0}, "max_distance_mm: expected a positive"),
     ],
 )
 def test_bad_options(kwargs, match):

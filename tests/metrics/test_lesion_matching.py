@@ -111,11 +111,11 @@ def test_binarisation_and_input_types(pred, ref):
         ({"y_pred": np.zeros((4, 4, 4)), "y": np.zeros((4, 4, 5))}, r"same shape, got \(4, 4, 4\) and \(4, 4, 5\)"),
         ({"y_pred": np.zeros((4, 4)), "y": np.zeros((4, 4))}, r"3D masks"),
         ({"y_pred": np.array(["a"]), "y": np.zeros(1)}, "y_pred must hold numbers"),
-        ({"connectivity": 8}, r"connectivity must be one of \[6, 18, 26\], got 8"),
+        ({"connectivity": 8}, r"connectivity: expected one of \[6, 18, 26\], got 8"),
         ({"max_distance_mm": 2.0}, "spacing is required when max_distance_mm is set"),
-        ({"max_distance_mm": -1.0, "spacing": (1, 1, 1)}, "max_distance_mm must be a positive"),
-        ({"max_distance_mm": 2.0, "spacing": (1, 1)}, "spacing must be three positive numbers"),
-        ({"max_distance_mm": 2.0, "spacing": (1, 0, 1)}, "spacing must be three positive numbers"),
+        ({"max_distance_mm": -1.0, "spacing": (1, 1, 1)}, "max_distance_mm: expected a positive"),
+        ({"max_distance_mm": 2.0, "spacing": (1, 1)}, "spacing: expected three positive numbers"),
+        ({"max_distance_mm": 2.0, "spacing": (1, 0, 1)}, "spacing: expected three positive numbers"),
     ],
 )
 def test_bad_arguments(kwargs, match):

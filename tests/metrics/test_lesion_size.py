@@ -33,10 +33,10 @@ def test_split_gives_the_tpr_of_each_size_class():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"spacing": (1, 1)}, "spacing must be three positive numbers"),
-        ({"spacing": (1, 0, 1)}, "spacing must be three positive numbers"),
-        ({"diameter_mm": 0}, "diameter_mm must be a positive number"),
-        ({"connectivity": 4}, "connectivity must be one of"),
+        ({"spacing": (1, 1)}, "spacing: expected three positive numbers"),
+        ({"spacing": (1, 0, 1)}, "spacing: expected three positive numbers"),
+        ({"diameter_mm": 0}, "diameter_mm: expected a positive number"),
+        ({"connectivity": 4}, "connectivity: expected one of"),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -36,7 +36,7 @@ def test_undefined_ratios_are_nan(counts, nan_keys):
 
 
 @pytest.mark.parametrize(
-    "counts, match", [([], "at least one subject"), ([LesionCounts(), (1, 2)], r"counts\[1\] must be a LesionCounts")]
+    "counts, match", [([], "at least one subject"), ([LesionCounts(), (1, 2)], r"counts\[1\]: expected a LesionCounts")]
 )
 def test_bad_input(counts, match):
     with pytest.raises(ValueError, match=match):

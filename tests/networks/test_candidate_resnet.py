@@ -104,9 +104,9 @@ def test_bad_input_raises(shape: tuple[int, ...], match: str, bad_input_raises) 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"spatial_dims": 2}, "spatial_dims must be 3"),
-        ({"in_channels": 3}, "in_channels must be 1"),
-        ({"channels": (4, 4)}, "channels must be 3"),
+        ({"spatial_dims": 2}, "spatial_dims: expected 3"),
+        ({"in_channels": 3}, "in_channels: expected 1"),
+        ({"channels": (4, 4)}, "channels: expected 3"),
         ({"num_blocks": (1, 0, 1)}, "num_blocks"),
         ({"segmentation_channels": -1}, "segmentation_channels"),
     ],

@@ -147,7 +147,7 @@ def test_bad_input_raises(shape: tuple[int, ...], match: str, scripted_tiny: tor
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"spatial_dims": 2}, "spatial_dims must be 3"),
+        ({"spatial_dims": 2}, "spatial_dims: expected 3"),
         ({"channels": (4, 8)}, "at least 3"),
         ({"channels": "wide"}, "wide"),
         ({"conv_mode": "2.5d"}, "2.5d"),

@@ -91,9 +91,9 @@ def test_bad_input_raises(shape: tuple[int, ...], match: str, bad_input_raises) 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"spatial_dims": 4}, "spatial_dims must be 2 or 3"),
+        ({"spatial_dims": 4}, "spatial_dims: expected 2 or 3"),
         ({"num_heads": (3, 2, 4)}, "must divide"),
-        ({"depths": (1, 1)}, "depths must be 3"),
+        ({"depths": (1, 1)}, "depths: expected 3"),
         ({"patch_size": 0}, "patch_size"),
         ({"mlp_ratio": 0.0}, "mlp_ratio"),
     ],

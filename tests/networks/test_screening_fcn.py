@@ -80,7 +80,7 @@ def test_bad_input_raises(shape: tuple[int, ...], match: str, bad_input_raises) 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"spatial_dims": 1}, "spatial_dims must be 2 or 3"),
+        ({"spatial_dims": 1}, "spatial_dims: expected 2 or 3"),
         ({"channels": (4, 4)}, "5 positive integers"),
         ({"dilation": 0}, "dilation"),
         ({"in_channels": 0}, "in_channels"),

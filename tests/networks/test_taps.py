@@ -107,7 +107,7 @@ def test_network_declared_taps() -> None:
         (_Toy(), {"x": "body.7"}, ValueError, "tap 'x': module path 'body.7' does not exist in _Toy"),
         (_Toy(), [], ValueError, "at least one tap"),
         (nn.Conv3d(1, 1, 1), None, TypeError, "declares no feature_taps"),
-        ("net", None, TypeError, "must be a torch.nn.Module"),
+        ("net", None, TypeError, "network: expected a torch.nn.Module"),
     ],
 )
 def test_bad_taps_raise(network, taps, error: type[Exception], match: str) -> None:

@@ -17,7 +17,7 @@ def test_thick_slice_is_complex_mean_of_covered_slices():
 
 @pytest.mark.parametrize("factor", [0, 3, 2.5])
 def test_thick_slices_rejects_bad_factor(factor):
-    with pytest.raises(ValueError, match="factor must be a positive integer dividing the 16 slices"):
+    with pytest.raises(ValueError, match="factor: expected a positive integer dividing the 16 slices"):
         thick_slices(np.zeros((2, 2, 16)), factor)
 
 

@@ -56,5 +56,5 @@ def test_factors_are_log_uniform_in_their_ranges_and_other_tissues_are_kept():
 
 
 def test_rejects_bad_range():
-    with pytest.raises(ValueError, match="the r2star factor range must be 0 < min <= max"):
+    with pytest.raises(ValueError, match="randomise_contrast: r2star_factor_range: expected 0 < min <= max"):
         randomise_contrast(tissue_properties(3.0), np.random.default_rng(0), (0.5, 2.0), (0.0, 2.0), (0.5, 2.0))

@@ -330,19 +330,19 @@ def test_rendered_subject_labels_agree_with_the_cohort_thick_slices(small_subjec
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"inplane_spacing": 0.0}, r"ScannerDraw.inplane_spacing must be a number in \[0.1, 5.0\]"),
+        ({"inplane_spacing": 0.0}, r"ScannerDraw.inplane_spacing: expected a number in \[0.1, 5.0\]"),
         ({"slice_thickness": -1.0}, "ScannerDraw.slice_thickness"),
-        ({"slice_offset": 1.5}, "ScannerDraw.slice_offset must be a fraction"),
+        ({"slice_offset": 1.5}, "ScannerDraw.slice_offset: expected a fraction"),
         ({"slice_profile": "sinc"}, "ScannerDraw.slice_profile: Unsupported option 'sinc'"),
         ({"kspace_window": "haming"}, "ScannerDraw.kspace_window: By 'haming', did you mean 'hamming'"),
         ({"partial_fourier": 0.2}, "ScannerDraw.partial_fourier"),
-        ({"phase_axis": 2}, "ScannerDraw.phase_axis must be 0 or 1"),
+        ({"phase_axis": 2}, "ScannerDraw.phase_axis: expected 0 or 1"),
         ({"snr": 0.0}, "ScannerDraw.snr"),
-        ({"warp_slopes": ()}, "ScannerDraw.warp_slopes must be a non-empty tuple"),
-        ({"axis_permutation": (0, 0, 1)}, "ScannerDraw.axis_permutation must be a permutation"),
-        ({"flips": (True, False)}, "ScannerDraw.flips must be a tuple of three booleans"),
+        ({"warp_slopes": ()}, "ScannerDraw.warp_slopes: expected a non-empty tuple"),
+        ({"axis_permutation": (0, 0, 1)}, "ScannerDraw.axis_permutation: expected a permutation"),
+        ({"flips": (True, False)}, "ScannerDraw.flips: expected a tuple of three booleans"),
         ({"dtype": "int8"}, "ScannerDraw.dtype"),
-        ({"presentation": "skull_stripped_nan", "dtype": "int16"}, "ScannerDraw.dtype must be one of"),
+        ({"presentation": "skull_stripped_nan", "dtype": "int16"}, "ScannerDraw.dtype: expected one of"),
     ],
 )
 def test_bad_draw_values_name_the_field(change, match):

@@ -71,7 +71,7 @@ def test_parallel_workers_write_the_same_cohort(cohort, tmp_path, small_config):
 
 @pytest.mark.parametrize("workers", [0, 1.5])
 def test_rejects_bad_worker_count(tmp_path, workers):
-    with pytest.raises(ValueError, match="workers must be a positive integer"):
+    with pytest.raises(ValueError, match="workers: expected a positive integer"):
         write_cohort(tmp_path / "c", 1, progress=False, workers=workers)
 
 
@@ -84,7 +84,7 @@ def test_refuses_non_empty_folder(tmp_path, small_config):
 
 @pytest.mark.parametrize("n", [0, -1, 1.5])
 def test_rejects_bad_subject_count(tmp_path, n):
-    with pytest.raises(ValueError, match="n_subjects must be a positive integer"):
+    with pytest.raises(ValueError, match="n_subjects: expected a positive integer"):
         write_cohort(tmp_path / "c", n, progress=False)
 
 
