@@ -22,16 +22,19 @@ output.
 """
 
 from cmb_kd.inference.batch_inference import run_inference
+from cmb_kd.inference.batch_result import (
+    SUMMARY_COLUMNS,
+    WARNINGS_SEPARATOR,
+    InferenceOutcome,
+    InferenceRun,
+    exit_on_failure,
+)
 from cmb_kd.inference.bundle_location import BUNDLE_ENV, BUNDLE_NAME, default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import PADDING_MODES, CandidatePatchInferer
 from cmb_kd.inference.cleanup_rules import CLEANUP_RULES, PARAMAGNETIC_PHASE_SIGNS, CleanupRules
-from cmb_kd.inference.component_decision import ComponentDecision
-from cmb_kd.inference.detection_result import DetectionResult
+from cmb_kd.inference.detection_result import DetectionResult, PreparedScan
 from cmb_kd.inference.detector import BRAIN_SOURCES, INFERENCE_CONFIG, STAGES, CMBDetector
 from cmb_kd.inference.dipole_fit import dipole_fit
-from cmb_kd.inference.exit_on_failure import exit_on_failure
-from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, WARNINGS_SEPARATOR, InferenceOutcome
-from cmb_kd.inference.inference_run import InferenceRun
 from cmb_kd.inference.input_discovery import (
     BRAIN_MASK_TOKEN,
     BRAIN_MASKS_BESIDE,
@@ -41,14 +44,12 @@ from cmb_kd.inference.input_discovery import (
     find_inputs,
     is_image_name,
 )
-from cmb_kd.inference.lesion import LESION_COLUMNS, Lesion
-from cmb_kd.inference.lesion_cleanup import LesionCleanup
-from cmb_kd.inference.lesion_table import lesion_table
+from cmb_kd.inference.lesion_cleanup import ComponentDecision, LesionCleanup
+from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, lesion_table
 from cmb_kd.inference.network_weights import load_network_weights
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.report_figure import render_report_png, write_report_png
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_MM, check_scan_plausibility
 from cmb_kd.io import InputError, OutputError, load_scan  # the file layer's, for users of this API

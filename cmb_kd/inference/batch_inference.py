@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from cmb_kd.inference.batch_result import InferenceOutcome, InferenceRun
 from cmb_kd.inference.detection_result import DetectionResult
-from cmb_kd.inference.inference_outcome import InferenceOutcome
-from cmb_kd.inference.inference_run import InferenceRun
 from cmb_kd.inference.input_discovery import BRAIN_MASKS_BESIDE, find_brain_mask, find_inputs, phase_beside
 from cmb_kd.inference.output_lock import OutputFolderLock
 from cmb_kd.inference.output_writer import OutputWriter

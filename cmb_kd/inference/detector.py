@@ -22,12 +22,11 @@ from cmb_kd.candidates import CandidateDetector
 from cmb_kd.checks import as_affine, as_binary_mask, spacing_of
 from cmb_kd.inference.bundle_location import default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
-from cmb_kd.inference.detection_result import DetectionResult
+from cmb_kd.inference.detection_result import DetectionResult, PreparedScan
 from cmb_kd.inference.input_discovery import phase_beside
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.prepared_scan import PreparedScan
 from cmb_kd.inference.scan_plausibility import check_scan_plausibility
 from cmb_kd.io import InputError, load_scan
 from cmb_kd.transforms import ResampleToInputGrid, ResampleToWorkingGrid, SkullStrip

@@ -1,7 +1,9 @@
-"""Per-lesion table of a CMB mask on the input grid: centroids in voxels and mm, volume, diameter, probability."""
+"""The lesions of a CMB mask on the input grid: one :class:`Lesion` per component (a row of
+``NAME_cmb_lesions.csv``: centroids in voxels and mm, volume, diameter, probability) and :func:`lesion_table`."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -9,9 +11,54 @@ import numpy as np
 from scipy import ndimage
 
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume
-from cmb_kd.inference.lesion import Lesion
 
-__all__ = ["lesion_table"]
+__all__ = ["LESION_COLUMNS", "Lesion", "lesion_table"]
+
+LESION_COLUMNS: tuple[str, ...] = (
+    "id",
+    "centroid_x",
+    "centroid_y",
+    "centroid_z",
+    "centroid_x_mm",
+    "centroid_y_mm",
+    "centroid_z_mm",
+    "n_voxels",
+    "volume_mm3",
+    "diameter_mm",
+    "max_probability",
+)
+"""Columns of the per-lesion table, in order (voxel centroid, world RAS centroid in mm, size, probability)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Lesion:
+    """One 26-connected component of a CMB mask on the input grid.
+
+    Attributes:
+        id: 1-based lesion number in the table's order.
+        centroid_voxel: mean voxel index ``(x, y, z)`` of the component (0-based, slice axis last).
+        centroid_mm: that centroid mapped through the affine to world RAS coordinates in mm.
+        n_voxels: number of voxels.
+        volume_mm3: ``n_voxels * |det(affine[:3, :3])|``.
+        diameter_mm: equivalent sphere diameter ``(6 V / π)^(1/3)``.
+        max_probability: highest probability inside the component; NaN when no probability map was given.
+    """
+
+    id: int
+    centroid_voxel: tuple[float, float, float]
+    centroid_mm: tuple[float, float, float]
+    n_voxels: int
+    volume_mm3: float
+    diameter_mm: float
+    max_probability: float = math.nan
+
+    def as_row(self) -> dict[str, int | float]:
+        """The lesion as a mapping of :data:`LESION_COLUMNS` to values."""
+        x, y, z = self.centroid_voxel
+        xm, ym, zm = self.centroid_mm
+        values = (self.id, x, y, z, xm, ym, zm, self.n_voxels, self.volume_mm3, self.diameter_mm, self.max_probability)
+        return dict(zip(LESION_COLUMNS, values))
+
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
 

@@ -16,8 +16,8 @@ import nibabel as nib
 import numpy as np
 
 from cmb_kd.checks import as_affine
-from cmb_kd.inference.inference_outcome import SUMMARY_COLUMNS, InferenceOutcome
-from cmb_kd.inference.lesion import LESION_COLUMNS, Lesion
+from cmb_kd.inference.batch_result import SUMMARY_COLUMNS, InferenceOutcome
+from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion
 from cmb_kd.inference.report_figure import render_report_png
 from cmb_kd.io import (
     PREDICTION_SUFFIX,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cmb_kd.inference import DetectionResult, lesion_table
-from cmb_kd.inference.lesion import LESION_COLUMNS
+from cmb_kd.inference.lesion_table import LESION_COLUMNS
 
 AFFINE = np.diag([0.5, 0.5, 3.0, 1.0])
 

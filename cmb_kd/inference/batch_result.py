@@ -1,15 +1,19 @@
-"""The outcome of one input of a batch run: a row of ``cmb_summary.csv``."""
+"""What a batch run of :func:`run_inference` gives back: one outcome per input (a row of ``cmb_summary.csv``),
+the run as a whole, and the exit status a bundle run ends with."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from cmb_kd.io import nifti_stem
 
-__all__ = ["SUMMARY_COLUMNS", "WARNINGS_SEPARATOR", "InferenceOutcome"]
+__all__ = ["SUMMARY_COLUMNS", "WARNINGS_SEPARATOR", "InferenceOutcome", "InferenceRun", "exit_on_failure"]
+
+logger = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("name", "count", "status", "message", "warnings")
 """Columns of ``cmb_summary.csv``, in order."""
@@ -90,3 +94,53 @@ class InferenceOutcome:
 
 def _name(path: str | os.PathLike) -> str:
     return nifti_stem(path) or Path(path).name
+
+
+@dataclasses.dataclass(frozen=True)
+class InferenceRun:
+    """What a batch run did.
+
+    Attributes:
+        outcomes: one :class:`InferenceOutcome` per input path of this run (unusable paths first, in the order
+            found, then the scans in sorted order), as listed in ``cmb_summary.csv``.
+        summary_path: the written ``cmb_summary.csv``, which also keeps the rows of earlier runs into the folder for
+            the names this run did not process.
+    """
+
+    outcomes: list[InferenceOutcome]
+    summary_path: Path
+
+    @property
+    def failures(self) -> list[InferenceOutcome]:
+        """The outcomes of the inputs that failed."""
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+    @property
+    def status(self) -> int:
+        """Exit status of the run: 0 when every input was processed, 1 when any failed."""
+        return 1 if self.failures else 0
+
+
+def exit_on_failure(run: InferenceRun) -> None:
+    """Raise ``SystemExit(1)`` after logging how many inputs of ``run`` failed; return quietly when none failed.
+
+    :func:`run_inference` logged each failed input (one line, level WARNING) as it happened; this logs one last
+    line with their number and the summary that lists them.
+
+    The last step of ``python -m monai.bundle run`` with the bundle's ``inference.json`` / ``evaluate.json``, so
+    that a batch with bad inputs ends with a non-zero exit code after all the good inputs were processed.
+
+    Args:
+        run: the result of :func:`run_inference`.
+
+    Raises:
+        ValueError: if ``run`` is not an :class:`InferenceRun`.
+        SystemExit: with code 1 when any input failed.
+    """
+    if not isinstance(run, InferenceRun):
+        raise ValueError(f"run: expected an InferenceRun (from run_inference), got {type(run).__name__}")
+    failures = run.failures
+    if not failures:
+        return
+    logger.error("%d of %d input(s) failed (logged above); see %s", len(failures), len(run.outcomes), run.summary_path)
+    raise SystemExit(1)

@@ -1,4 +1,5 @@
-"""Tests of InferenceOutcome: the rows of cmb_summary.csv, warnings included."""
+"""Tests of the batch result: InferenceOutcome (the rows of cmb_summary.csv, warnings included), InferenceRun and
+exit_on_failure."""
 
 from __future__ import annotations
 
@@ -37,3 +38,18 @@ def test_warnings_are_kept_one_line_each_and_joined() -> None:
 def test_bad_warnings(call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_a_run_with_a_failed_input_exits_1_after_saying_how_many(tmp_path, caplog):
+    from cmb_kd.inference import InferenceRun, exit_on_failure
+
+    good = InferenceOutcome.succeeded("a.nii.gz", 2)
+    bad = InferenceOutcome.failed("b.nii.gz", "b.nii.gz: empty file (0 bytes); expected a readable NIfTI file")
+    assert exit_on_failure(InferenceRun([good], tmp_path / "cmb_summary.csv")) is None
+    run = InferenceRun([good, bad], tmp_path / "cmb_summary.csv")
+    assert run.failures == [bad] and run.status == 1
+    with pytest.raises(SystemExit) as info:
+        exit_on_failure(run)
+    assert info.value.code == 1 and "1 of 2 input(s) failed" in caplog.text
+    with pytest.raises(ValueError, match="run: expected an InferenceRun"):
+        exit_on_failure([good])
