@@ -15,7 +15,7 @@ from monai.utils import CommonKeys
 
 from cmb_kd.handlers.loss_terms import LOSS_TERM_PREFIX
 from cmb_kd.losses import KnowledgeTransferLoss
-from cmb_kd.networks import FeatureTaps
+from cmb_kd.networks import FeatureTaps, load_network_weights
 
 __all__ = ["DistillationHandler"]
 
@@ -121,19 +121,17 @@ class DistillationHandler:
 
     @staticmethod
     def _load_teacher(teacher: nn.Module, path: Path, key: str) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"teacher_checkpoint {str(path)!r} does not exist (train the teacher first).")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, Mapping) and key in state and isinstance(state[key], Mapping):
-            state = state[key]
-        if not isinstance(state, Mapping):
-            raise RuntimeError(f"teacher_checkpoint {str(path)!r} holds no state dict (got {type(state).__name__}).")
+        """The teacher's weights through :func:`cmb_kd.networks.load_network_weights`, with the handler's errors."""
         try:
-            teacher.load_state_dict(state, strict=True)
-        except RuntimeError as e:
+            load_network_weights(teacher, path, keys=(key,))
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f"teacher_checkpoint {str(path)!r} does not exist (train the teacher first)."
+            ) from err
+        except ValueError as err:
             raise RuntimeError(
-                f"teacher_checkpoint {str(path)!r} does not match the teacher {type(teacher).__name__}: {e}"
-            ) from e
+                f"teacher_checkpoint {str(path)!r} does not match the teacher {type(teacher).__name__}: {err}"
+            ) from err
 
     def freeze_teacher(self) -> None:
         """Put the teacher in eval mode and switch its gradients off."""

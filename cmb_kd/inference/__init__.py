@@ -46,13 +46,13 @@ from cmb_kd.inference.input_discovery import (
 )
 from cmb_kd.inference.lesion_cleanup import ComponentDecision, LesionCleanup
 from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, lesion_table
-from cmb_kd.inference.network_weights import load_network_weights
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
 from cmb_kd.inference.report_figure import render_report_png, write_report_png
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_MM, check_scan_plausibility
 from cmb_kd.io import InputError, OutputError, load_scan  # the file layer's, for users of this API
+from cmb_kd.networks import load_network_weights  # what a bundle's inference.json loads its weights with
 from cmb_kd.transforms.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
 
 __all__ = [

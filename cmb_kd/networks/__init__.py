@@ -7,8 +7,11 @@ from cmb_kd.networks.output_prior import initialise_output_prior
 from cmb_kd.networks.screening_fcn import ScreeningFCN
 from cmb_kd.networks.taps import FeatureTaps
 from cmb_kd.networks.validation import check_network_input
+from cmb_kd.networks.weights import WRAPPER_KEYS, load_network_weights
 
 __all__ = [
+    "WRAPPER_KEYS",
+    "load_network_weights",
     "CandidateResNet3D",
     "E2UNet",
     "FeatureTaps",

@@ -1,19 +1,20 @@
-"""Loading of network weights from a bundle's ``models/`` folder, with a clear error when they are missing."""
+"""Loading of network weights from a checkpoint file (a bundle's ``models/``, a teacher), with clear errors."""
 
 from __future__ import annotations
 
 import os
 import pickle
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["load_network_weights"]
+__all__ = ["WRAPPER_KEYS", "load_network_weights"]
 
-_WRAPPER_KEYS = ("model", "state_dict", "network")
+WRAPPER_KEYS = ("model", "state_dict", "network")
+"""Keys under which a checkpoint dict may hold the state dict (MONAI's savers write ``model``), tried in order."""
 _SHOWN = 3
 """Keys named per kind of mismatch in an error message (the full lists are in the exception chain's RuntimeError)."""
 _DETAIL_CHARACTERS = 200
@@ -66,7 +67,11 @@ def _mismatch(network: torch.nn.Module, state: Mapping[str, Any]) -> str:
 
 
 def load_network_weights(
-    network: torch.nn.Module, path: str | os.PathLike, *, allow_untrained: bool = False
+    network: torch.nn.Module,
+    path: str | os.PathLike,
+    *,
+    allow_untrained: bool = False,
+    keys: Sequence[str] = WRAPPER_KEYS,
 ) -> torch.nn.Module:
     """Load a checkpoint into ``network`` (on the CPU) and return the network in evaluation mode.
 
@@ -81,6 +86,8 @@ def load_network_weights(
         path: the ``.pt`` file.
         allow_untrained: when the file does not exist, keep the fresh (randomly initialised) weights and warn
             instead of failing: for tests and speed benchmarks only, the detections are meaningless.
+        keys: the keys of a checkpoint dict that may hold the state dict, tried in order (default
+            :data:`WRAPPER_KEYS`); a checkpoint with none of them is taken as the state dict itself.
 
     Returns:
         ``network`` with the weights, in ``eval()`` mode.
@@ -115,7 +122,7 @@ def load_network_weights(
         ) from err
     state = checkpoint
     if isinstance(checkpoint, Mapping):
-        for key in _WRAPPER_KEYS:
+        for key in keys:
             if key in checkpoint and isinstance(checkpoint[key], Mapping):
                 state = checkpoint[key]
                 break

@@ -1,12 +1,11 @@
-"""Tests of load_network_weights: clear errors for missing or foreign checkpoints, untrained only on request."""
+"""Tests of cmb_kd.networks.weights: clear errors for missing or foreign checkpoints, untrained only on request."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from cmb_kd.inference import load_network_weights
-from cmb_kd.networks import ScreeningFCN
+from cmb_kd.networks import ScreeningFCN, load_network_weights
 
 
 def _net(seed: int) -> torch.nn.Module:
