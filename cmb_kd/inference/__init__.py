@@ -14,8 +14,8 @@ or exact-zero background around a brain), whose non-zero region is then its brai
 finds a scan's brain mask by name.
 
 The whole two-stage pipeline is :class:`CMBDetector` (built from a bundle with :meth:`CMBDetector.from_bundle`):
-working grid, brain mask, standardisation (:class:`BrainStandardisation`), stage-1 candidates, stage-2 patch
-segmentation (:class:`CandidatePatchInferer`), clean-up, giving a :class:`DetectionResult`.
+working grid, brain mask, standardisation (:class:`cmb_kd.transforms.BrainStandardisation`), stage-1 candidates,
+stage-2 patch segmentation (:class:`CandidatePatchInferer`), clean-up, giving a :class:`DetectionResult`.
 :meth:`CMBDetector.prepare` stops after the candidates (a :class:`PreparedScan`) and :meth:`CMBDetector.segment`
 finishes it with any segmentation network. :func:`run_inference` runs it over files and folders and writes every
 output.
@@ -53,7 +53,6 @@ from cmb_kd.inference.report_figure import render_report_png, write_report_png
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_MM, check_scan_plausibility
 from cmb_kd.io import InputError, OutputError, load_scan  # the file layer's, for users of this API
 from cmb_kd.networks import load_network_weights  # what a bundle's inference.json loads its weights with
-from cmb_kd.transforms.brain_standardisation import STANDARDISATION_METHODS, BrainStandardisation
 
 __all__ = [
     "BRAIN_MASK_TOKEN",
@@ -66,8 +65,6 @@ __all__ = [
     "MAX_SLICE_MM",
     "PADDING_MODES",
     "STAGES",
-    "STANDARDISATION_METHODS",
-    "BrainStandardisation",
     "CMBDetector",
     "CandidatePatchInferer",
     "DetectionResult",

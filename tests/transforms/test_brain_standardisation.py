@@ -7,7 +7,6 @@ import pytest
 import torch
 from monai.data import MetaTensor
 
-from cmb_kd.inference import BrainStandardisation as InferenceStandardisation
 from cmb_kd.transforms import BrainStandardisation, BrainStandardisationd
 
 
@@ -51,8 +50,11 @@ def test_bad_arguments() -> None:
         BrainStandardisation()(image, brain[:5])
 
 
-def test_inference_uses_the_same_class() -> None:
-    assert InferenceStandardisation is BrainStandardisation
+def test_the_shipped_detector_standardises_with_this_class() -> None:
+    from cmb_kd.inference import CMBDetector
+
+    standardisation = CMBDetector.from_bundle().standardisation
+    assert type(standardisation) is BrainStandardisation and standardisation.method == "robust"
 
 
 def test_dictionary_wrapper_matches_the_array_transform_and_keeps_meta() -> None:
