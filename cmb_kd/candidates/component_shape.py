@@ -9,7 +9,7 @@ import numpy as np
 
 from cmb_kd.checks import as_spacing
 
-__all__ = ["component_shape"]
+__all__ = ["component_shape", "principal_variances"]
 
 
 def component_shape(
@@ -46,16 +46,43 @@ def component_shape(
     ids = labels[coords]
     counts = np.bincount(ids, minlength=n_labels + 1)[1:].astype(np.float64)
     safe = np.maximum(counts, 1.0)
-    mm = [c.astype(np.float64) * s for c, s in zip(coords, voxel)]
-    means = [np.bincount(ids, weights=c, minlength=n_labels + 1)[1:] / safe for c in mm]
-    covariance = np.zeros((n_labels, 3, 3), np.float64)
-    for i in range(3):
-        for j in range(i, 3):
-            second = np.bincount(ids, weights=mm[i] * mm[j], minlength=n_labels + 1)[1:] / safe
-            covariance[:, i, j] = covariance[:, j, i] = second - means[i] * means[j]
-    covariance += np.eye(3) * (voxel.max() ** 2 / 12.0)
-    eigen = np.clip(np.linalg.eigvalsh(covariance), 1e-12, None)
+    eigen = principal_variances(ids, coords, safe, voxel, float(voxel.max()), n_labels)
     volume = counts * float(np.prod(voxel))
     diameter = (6.0 * volume / math.pi) ** (1.0 / 3.0)
     elongation = np.sqrt(eigen[:, 2] / eigen[:, 1])
     return volume, diameter, elongation
+
+
+def principal_variances(
+    ids: np.ndarray,
+    coords: tuple[np.ndarray, ...],
+    counts: np.ndarray,
+    spacing: Sequence[float],
+    floor_mm: float,
+    n_labels: int,
+) -> np.ndarray:
+    """The variances of each component along its principal axes, in mm², ascending: ``(n_labels, 3)``.
+
+    The second moments of the voxel centres in mm plus ``floor_mm²/12`` on every axis (the extent of a structure
+    below the sampling is unknown, so one voxel counts as a ball of that size, not a rod). Both elongation measures
+    of the package are ratios of these: the candidates' ``sqrt(λ1/λ2)`` (:func:`component_shape`: a tube, whatever
+    its direction) and the clean-up's ``sqrt(λ1/λ3)`` (:class:`~cmb_kd.inference.LesionCleanup`: any departure from
+    round).
+
+    Args:
+        ids: component number (1..n_labels) of each voxel listed in ``coords``.
+        coords: voxel indices ``(x, y, z)`` of the component voxels (``np.nonzero`` of the label map).
+        counts: voxels per component, ``(n_labels,)``, at least 1.
+        spacing: voxel size in mm along ``(X, Y, Z)``.
+        floor_mm: the size below which a structure counts as round.
+        n_labels: number of components.
+    """
+    mm = [c.astype(np.float64) * s for c, s in zip(coords, spacing)]
+    means = [np.bincount(ids, weights=c, minlength=n_labels + 1)[1:] / counts for c in mm]
+    covariance = np.zeros((n_labels, 3, 3), np.float64)
+    for i in range(3):
+        for j in range(i, 3):
+            second = np.bincount(ids, weights=mm[i] * mm[j], minlength=n_labels + 1)[1:] / counts
+            covariance[:, i, j] = covariance[:, j, i] = second - means[i] * means[j]
+    covariance += np.eye(3) * (floor_mm**2 / 12.0)
+    return np.clip(np.linalg.eigvalsh(covariance), 1e-12, None)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from cmb_kd.candidates.component_shape import principal_variances
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing
 from cmb_kd.inference.cleanup_rules import CleanupRules
 from cmb_kd.inference.dipole_fit import dipole_fit
@@ -240,13 +241,5 @@ class LesionCleanup:
         n: int,
     ) -> np.ndarray:
         floor = max(voxel) if self.rules.shape_floor_mm is None else float(self.rules.shape_floor_mm)
-        mm = [c.astype(np.float64) * s for c, s in zip(coords, voxel)]
-        means = [np.bincount(ids, weights=c, minlength=n + 1)[1:] / counts for c in mm]
-        covariance = np.zeros((n, 3, 3), dtype=np.float64)
-        for i in range(3):
-            for j in range(i, 3):
-                second = np.bincount(ids, weights=mm[i] * mm[j], minlength=n + 1)[1:] / counts
-                covariance[:, i, j] = covariance[:, j, i] = second - means[i] * means[j]
-        covariance += np.eye(3) * (floor**2 / 12.0)
-        eigen = np.clip(np.linalg.eigvalsh(covariance), 1e-12, None)
+        eigen = principal_variances(ids, coords, counts, voxel, floor, n)
         return np.sqrt(eigen[:, 2] / eigen[:, 0])

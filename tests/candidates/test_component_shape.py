@@ -57,3 +57,15 @@ def test_several_components_and_empty():
 def test_bad_arguments(labels, n_labels, spacing, match):
     with pytest.raises(ValueError, match=match):
         component_shape(labels, n_labels, spacing)
+
+
+def test_principal_variances_of_a_rod_and_the_two_elongations_built_on_them():
+    from cmb_kd.candidates.component_shape import principal_variances
+
+    labels = np.zeros((12, 5, 5), np.int32)
+    labels[1:10, 2, 2] = 1  # a 9-voxel rod along x
+    coords = np.nonzero(labels)
+    eigen = principal_variances(labels[coords], coords, np.array([9.0]), (1.0, 1.0, 1.0), 1.0, 1)
+    np.testing.assert_allclose(eigen[0], [1 / 12, 1 / 12, (81 - 1) / 12 + 1 / 12])  # ascending, floor 1 mm
+    _, _, tube = component_shape(labels, 1, (1.0, 1.0, 1.0))
+    np.testing.assert_allclose(tube, [9.0])  # sqrt(λ1/λ2)
