@@ -125,12 +125,13 @@ def skull_strip_mask(strip, lr) -> np.ndarray:
 
 
 def screening_map(network, inferer, volume: np.ndarray) -> np.ndarray:
-    """The screening FCN's sigmoid score map of a standardised volume ``(X, Y, Z)``, float32 ``(X, Y, Z)``."""
+    """The screening FCN's score map of a standardised volume ``(X, Y, Z)``, float32 ``(X, Y, Z)``, as the detector
+    computes it (:class:`cmb_kd.candidates.ScreeningScoreMap`)."""
     import torch
 
-    with torch.no_grad():
-        logits = inferer(torch.from_numpy(volume)[None, None], network)
-    return torch.sigmoid(torch.as_tensor(logits)[0, 0].float()).numpy()
+    from cmb_kd.candidates import ScreeningScoreMap
+
+    return ScreeningScoreMap(network, inferer)(torch.from_numpy(volume)[None, None])
 
 
 def run_configs(

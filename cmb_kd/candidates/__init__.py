@@ -1,4 +1,5 @@
-"""Stage-1 CMB candidate screening: 3D FRST, threshold + morphology dark spots, normalised max-fusion with NMS."""
+"""Stage-1 CMB candidate screening: 3D FRST, threshold + morphology dark spots and the screening FCN's score map,
+normalised max-fusion with NMS."""
 
 from cmb_kd.candidates.candidate import Candidate
 from cmb_kd.candidates.component_shape import component_shape
@@ -8,12 +9,14 @@ from cmb_kd.candidates.frst import fast_radial_symmetry
 from cmb_kd.candidates.fusion import fuse_candidates
 from cmb_kd.candidates.non_maximum_suppression import non_maximum_suppression
 from cmb_kd.candidates.score_normalisation import SCORE_NORMALISATIONS, normalise_score_map
+from cmb_kd.candidates.screening_map import ScreeningScoreMap
 
 __all__ = [
     "BUILTIN_SOURCES",
     "SCORE_NORMALISATIONS",
     "Candidate",
     "CandidateDetector",
+    "ScreeningScoreMap",
     "component_shape",
     "dark_spot_score",
     "fast_radial_symmetry",

@@ -15,10 +15,10 @@ import nibabel as nib
 import numpy as np
 import torch
 from monai.data import MetaTensor
-from monai.inferers import Inferer, SlidingWindowInferer
+from monai.inferers import Inferer
 from monai.utils import convert_to_numpy
 
-from cmb_kd.candidates import CandidateDetector
+from cmb_kd.candidates import CandidateDetector, ScreeningScoreMap
 from cmb_kd.checks import as_affine, as_binary_mask, spacing_of
 from cmb_kd.inference.bundle_location import default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
@@ -151,6 +151,8 @@ class CMBDetector:
         candidate_detector: stage-1 candidates (default ``CandidateDetector()``).
         inferer: stage-2 patch inferer (default :class:`CandidatePatchInferer` ``()``).
         screening_inferer: stage-1 whole-volume inferer (default ``SlidingWindowInferer((64, 64, 32))``).
+        screening_amp: run the screening FCN under float16 autocast on CUDA (its own setting, apart from the
+            stage-2 inferer's); the network, inferer and flag make :attr:`screening`, a :class:`ScreeningScoreMap`.
         postprocessing: stage-3 clean-up (default ``LesionCleanup()``); ignored when ``cleanup`` is False.
         cleanup: whether stage 3 runs.
         threshold: probability at or above which a voxel is a detection, in (0, 1).
@@ -182,6 +184,7 @@ class CMBDetector:
         candidate_detector: CandidateDetector | None = None,
         inferer: Inferer | None = None,
         screening_inferer: Inferer | None = None,
+        screening_amp: bool = False,
         postprocessing: LesionCleanup | None = None,
         cleanup: bool = True,
         threshold: float = 0.5,
@@ -196,18 +199,17 @@ class CMBDetector:
         self.phase_threshold = None if phase_threshold is None else _as_threshold(phase_threshold)
         self.device = _as_device(device)
         self.network = network.to(self.device).eval()
-        self.screening_network = None if screening_network is None else screening_network.to(self.device).eval()
+        self.screening = (
+            None
+            if screening_network is None
+            else ScreeningScoreMap(screening_network, screening_inferer, screening_amp, self.device)
+        )
         self.working_grid = ResampleToWorkingGrid(1.0) if working_grid is None else working_grid
         self.skull_strip = SkullStrip() if skull_strip is None else skull_strip
         self.pre_masked = PreMaskedBrain() if pre_masked is None else pre_masked
         self.standardisation = BrainStandardisation() if standardisation is None else standardisation
         self.candidate_detector = CandidateDetector() if candidate_detector is None else candidate_detector
         self.inferer = CandidatePatchInferer() if inferer is None else inferer
-        self.screening_inferer = (
-            SlidingWindowInferer(roi_size=(64, 64, 32), sw_batch_size=2, overlap=0.25)
-            if screening_inferer is None
-            else screening_inferer
-        )
         self.postprocessing = LesionCleanup() if postprocessing is None else postprocessing
         if not isinstance(self.postprocessing, LesionCleanup):
             raise ValueError(f"postprocessing: expected a LesionCleanup, got {type(self.postprocessing).__name__}")
@@ -419,8 +421,8 @@ class CMBDetector:
             tensor = torch.from_numpy(standardised)[None, None].to(self.device)
         with timer("screening"):
             extra = None
-            if self.screening_network is not None:
-                extra = {"fcn": self.screening_map(tensor)}
+            if self.screening is not None:
+                extra = {"fcn": self.screening(tensor)}
         with timer("candidates"):
             # stage 1 works on the magnitude itself: the dark-spot source measures relative darkening, which needs
             # positive intensities; the networks get the standardised volume
@@ -561,23 +563,20 @@ class CMBDetector:
             return self.phase_threshold
         return self.threshold
 
+    @property
+    def screening_network(self) -> torch.nn.Module | None:
+        """The stage-1 screening FCN (of :attr:`screening`), or None."""
+        return None if self.screening is None else self.screening.network
+
     def screening_map(self, image: torch.Tensor) -> np.ndarray:
         """The screening FCN's CMB probability over a standardised volume ``(1, 1, X, Y, Z)``, float32 ``(X, Y, Z)``.
 
         Raises:
             ValueError: when no screening network was given.
         """
-        if self.screening_network is None:
+        if self.screening is None:
             raise ValueError("screening_network: expected a screening FCN, got None")
-        autocast = torch.autocast(
-            device_type="cuda", enabled=getattr(self.inferer, "amp", False) and self.device.type == "cuda"
-        )
-        with torch.no_grad(), autocast:
-            logits = self.screening_inferer(image, self.screening_network)
-        logits = logits.as_tensor() if isinstance(logits, MetaTensor) else logits
-        logits = logits.float()
-        score = torch.sigmoid(logits[0, 0]) if logits.shape[1] == 1 else torch.softmax(logits[0], dim=0)[1]
-        return score.cpu().numpy()
+        return self.screening(image)
 
     def _brain_box(self, brain: np.ndarray) -> tuple[slice, slice, slice]:
         patch = getattr(self.inferer, "patch_size", (48, 48, 24))
