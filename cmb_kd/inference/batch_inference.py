@@ -272,6 +272,7 @@ def _process(
         header=header,
         report_image=data if report else None,
         report_title=result.report_title(writer.name_of(path)),
+        report_phase="phase" in extra,
     )
     logger.info("%s: %d CMB(s) in %.1f s", path.name, result.count, sum(result.timings.values()))
     return InferenceOutcome.succeeded(path, result.count, warnings=result.warnings)

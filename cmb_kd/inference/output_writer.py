@@ -209,6 +209,7 @@ class OutputWriter:
         header: nib.Nifti1Header | None = None,
         report_image: Any | None = None,
         report_title: str | None = None,
+        report_phase: bool | None = None,
     ) -> list[Path]:
         """Write every output of one scan as a unit: the mask, the lesion table and, with ``report_image``, the picture.
 
@@ -227,6 +228,7 @@ class OutputWriter:
             report_image: the scan ``(X, Y, Z)`` to draw the picture on (:func:`render_report_png`); None for no
                 picture.
             report_title: title of the picture.
+            report_phase: whether the phase image was used, said in the picture's header (None: not said).
 
         Returns:
             The written paths: mask, lesion table, then the picture when drawn.
@@ -240,7 +242,9 @@ class OutputWriter:
             self._target(self.lesions_path(input_path), input_path): _lesions_bytes(lesions),
         }
         if report_image is not None:
-            picture = render_report_png(report_image, mask, affine, title=report_title)
+            picture = render_report_png(
+                report_image, mask, affine, title=report_title, lesions=lesions, phase_used=report_phase
+            )
             files[self._target(self.report_path(input_path), input_path)] = picture
         try:
             written = write_files_atomic(files)

@@ -1,10 +1,12 @@
-"""A picture of the detections for a quick visual check: an axial mosaic with each detection outlined in red."""
+"""A picture of the detections for a reader: axial slices in radiological convention, each detection ringed and
+numbered as in the lesion table, under a header that says what the picture is and is not."""
 
 from __future__ import annotations
 
 import io
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +14,57 @@ import numpy as np
 from scipy import ndimage
 
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing, spacing_of
+from cmb_kd.inference.lesion_table import Lesion
+from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM
 from cmb_kd.io import write_bytes_atomic
 
-__all__ = ["render_report_png", "write_report_png"]
+__all__ = ["FOOTER", "radiological", "render_report_png", "write_report_png"]
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
+FOOTER = "research use only; trained on synthetic data; not a diagnosis"
+"""The line every picture carries."""
 
 
-def _voxel_size(affine_or_spacing: Any) -> tuple[float, float, float]:
+def _as_affine(affine_or_spacing: Any) -> np.ndarray:
+    """The voxel-to-world affine: the one given, or a RAS-stored grid of the given voxel size."""
     array = np.asarray(
         affine_or_spacing.detach().cpu().numpy() if hasattr(affine_or_spacing, "detach") else affine_or_spacing
     )
     if array.shape == (4, 4):
-        return spacing_of(as_affine(array, "affine_or_spacing"))
-    return as_spacing(array, "affine_or_spacing")
+        return as_affine(array, "affine_or_spacing")
+    return np.diag([*as_spacing(array, "affine_or_spacing"), 1.0])
+
+
+def radiological(volume: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int], np.ndarray]:
+    """``volume`` reordered so that ``out[:, :, k]`` is an axial slice as a radiologist reads it, whatever the
+    storage orientation: ``out[row, column]`` with rows from anterior (top) to posterior and columns from the
+    patient's right (left of the picture) to the patient's left; ``k`` from inferior to superior.
+
+    Returns:
+        ``(out, axes, flips)``: the reordered array, the stored axis shown as rows, columns and slices, and whether
+        each of those was reversed (to map stored voxel indices onto the picture).
+    """
+    import nibabel as nib
+
+    codes = nib.orientations.io_orientation(affine)  # per stored axis: world axis (0 x, 1 y, 2 z) and direction
+    axis_of = {int(world): stored for stored, (world, _) in enumerate(codes)}
+    sign_of = {int(world): float(direction) for world, direction in codes}
+    # rows: y from anterior (+y) down, so reversed where y grows with the index; columns: x from the patient's
+    # right (-x in RAS) to the left (+x), so reversed where x shrinks with the index; slices: z upwards
+    axes = (axis_of[1], axis_of[0], axis_of[2])
+    flips = np.array([sign_of[1] > 0, sign_of[0] < 0, sign_of[2] < 0])
+    out = np.transpose(volume, axes)
+    for axis, flip in enumerate(flips):
+        if flip:
+            out = np.flip(out, axis)
+    return np.ascontiguousarray(out), axes, flips
+
+
+def _to_picture(voxel: Sequence[float], shape: Sequence[int], axes: Sequence[int], flips: np.ndarray) -> np.ndarray:
+    """A stored voxel position in the (row, column, slice) frame of :func:`radiological`."""
+    moved = np.array([voxel[a] for a in axes], dtype=np.float64)
+    sizes = np.array([shape[a] for a in axes], dtype=np.float64)
+    return np.where(flips, sizes - 1 - moved, moved)
 
 
 def _choose_slices(mask: np.ndarray, max_slices: int) -> list[int]:
@@ -49,16 +88,14 @@ def write_report_png(
     *,
     title: str | None = None,
     max_slices: int = 12,
+    lesions: Sequence[Lesion] | None = None,
+    phase_used: bool | None = None,
 ) -> Path:
     """Write the picture of :func:`render_report_png` to ``path``, atomically.
 
     Args:
-        image: scan ``(X, Y, Z)``, slice axis last.
-        mask: detections ``(X, Y, Z)`` (booleans or 0/1).
-        affine_or_spacing: the 4x4 voxel-to-world affine, or the voxel size in mm ``(sx, sy, sz)``.
+        image, mask, affine_or_spacing, title, max_slices, lesions, phase_used: see :func:`render_report_png`.
         path: output ``.png`` file; its folder must exist.
-        title: figure title (default: the number of detections).
-        max_slices: most slices shown, >= 1.
 
     Returns:
         The written path.
@@ -70,8 +107,30 @@ def write_report_png(
     target = Path(path)
     if target.suffix.lower() != ".png":
         raise ValueError(f"path: expected a file name ending in .png, got {str(target)!r}")
-    picture = render_report_png(image, mask, affine_or_spacing, title=title, max_slices=max_slices)
+    picture = render_report_png(
+        image, mask, affine_or_spacing, title=title, max_slices=max_slices, lesions=lesions, phase_used=phase_used
+    )
     return write_bytes_atomic(target, picture)
+
+
+def header_lines(
+    title: str, n_detections: int, voxel: Sequence[float], phase_used: bool | None
+) -> list[tuple[str, str]]:
+    """The header of the picture, one ``(text, colour)`` per line: the title, the acquisition and, when the slices
+    are thicker than the model card's range, a warning."""
+    thickness = max(voxel)
+    acquisition = f"{n_detections} detection(s); voxels {voxel[0]:.2g} x {voxel[1]:.2g} x {voxel[2]:.2g} mm"
+    if phase_used is not None:
+        acquisition += "; phase used" if phase_used else "; magnitude only"
+    lines = [(title, "white"), (acquisition, "white")]
+    if thickness > MAX_SLICE_MM:
+        lines.append(
+            (
+                f"warning: {thickness:.2g} mm slices, thicker than the {MAX_SLICE_MM:g} mm the model is validated for",
+                "orange",
+            )
+        )
+    return lines
 
 
 def render_report_png(
@@ -81,67 +140,114 @@ def render_report_png(
     *,
     title: str | None = None,
     max_slices: int = 12,
+    lesions: Sequence[Lesion] | None = None,
+    phase_used: bool | None = None,
 ) -> bytes:
-    """Draw an axial mosaic of ``image`` with the detections of ``mask`` outlined and ringed in red, as a PNG.
+    """Draw axial slices of ``image`` with the detections of ``mask`` outlined and ringed in red, as a PNG.
 
-    The slices shown are, for each detection (26-connected component), the axial slice where it is largest;
-    if there are more than ``max_slices`` such slices, ``max_slices`` of them evenly spread; with no detection,
-    ``max_slices`` evenly spaced slices. Slices are drawn in voxel order, first axis to the right and second axis
-    up (a neurological view for RAS-stored scans), with the in-plane aspect of the voxel size. Intensities are
-    windowed to the 1st-99th percentiles of the non-zero voxels. Drawn with matplotlib's Agg canvas (no display,
-    no global backend change).
+    Slices are drawn in radiological convention whatever the storage orientation (:func:`radiological`: the
+    patient's right on the left of the picture, anterior at the top), marked R/L and A/P, with the in-plane aspect
+    of the voxel size. The slices shown are, for each detection (26-connected component), the axial slice where it
+    is largest; if there are more than ``max_slices`` such slices, ``max_slices`` of them evenly spread; with no
+    detection, ``max_slices`` evenly spaced slices. Each lesion of ``lesions`` (the lesion table of ``mask``) is
+    numbered beside its ring on the slice nearest its centroid, with its diameter and probability. The header holds
+    ``title`` (wrapped, never cut), the count, the voxel size, whether the phase was used, and a warning for slices
+    thicker than :data:`MAX_SLICE_MM`; the footer says :data:`FOOTER`. Intensities are windowed to the 1st-99th
+    percentiles of the non-zero voxels. Drawn with matplotlib's Agg canvas (no display, no global backend change).
 
     Args:
-        image: scan ``(X, Y, Z)``, slice axis last.
+        image: scan ``(X, Y, Z)`` as stored.
         mask: detections ``(X, Y, Z)`` (booleans or 0/1).
-        affine_or_spacing: the 4x4 voxel-to-world affine, or the voxel size in mm ``(sx, sy, sz)``.
-        title: figure title (default: the number of detections).
+        affine_or_spacing: the 4x4 voxel-to-world affine, or the voxel size in mm ``(sx, sy, sz)`` of a RAS-stored
+            scan.
+        title: first header line (default: the number of detections).
         max_slices: most slices shown, >= 1.
+        lesions: the lesion table of ``mask`` (:func:`lesion_table`), to number the detections; None: not numbered.
+        phase_used: whether the phase image was used (said in the header); None: not said.
 
     Returns:
         The PNG file's bytes.
 
     Raises:
-        ValueError: for arrays that are not 3D or of different shapes, NaN/Inf, a bad affine or spacing, or a
-            ``max_slices`` below 1.
+        ValueError: for arrays that are not 3D or of different shapes, NaN/Inf, a bad affine or spacing, a
+            ``max_slices`` below 1, or ``lesions`` that are not :class:`Lesion` objects.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     volume = as_real_volume(image, "image")
     detections = as_binary_mask(mask, "mask", volume.shape)
-    sx, sy, _ = _voxel_size(affine_or_spacing)
+    affine = _as_affine(affine_or_spacing)
+    voxel = spacing_of(affine)
     if isinstance(max_slices, bool) or not isinstance(max_slices, int) or max_slices < 1:
         raise ValueError(f"max_slices: expected an integer >= 1, got {max_slices!r}")
+    lesions = list(lesions or [])
+    for index, lesion in enumerate(lesions):
+        if not isinstance(lesion, Lesion):
+            raise ValueError(f"lesions[{index}]: expected a Lesion (from lesion_table), got {type(lesion).__name__}")
 
-    slices = _choose_slices(detections, max_slices)
+    shown, axes_order, flips = radiological(volume, affine)
+    marked = radiological(detections, affine)[0]
+    row_mm, column_mm = voxel[axes_order[0]], voxel[axes_order[1]]
+    slices = _choose_slices(marked, max_slices)
     n_detections = int(ndimage.label(detections, structure=_STRUCTURE_26)[1])
     signal = volume[volume != 0]
     low, high = np.percentile(signal, [1, 99]) if signal.size else (0.0, 1.0)
     if high <= low:
         high = low + 1.0
+    numbered: dict[int, list[tuple[float, float, str]]] = {}
+    for lesion in lesions:
+        row, column, k = _to_picture(lesion.centroid_voxel, volume.shape, axes_order, flips)
+        nearest = min(slices, key=lambda z: abs(z - k)) if slices else None
+        probability = "" if math.isnan(lesion.max_probability) else f", p {lesion.max_probability:.2f}"
+        numbered.setdefault(nearest, []).append((row, column, f"{lesion.id}: {lesion.diameter_mm:.1f} mm{probability}"))
+
     columns = min(4, len(slices))
     rows = math.ceil(len(slices) / columns)
-    width_mm, height_mm = volume.shape[0] * sx, volume.shape[1] * sy
+    height_mm, width_mm = shown.shape[0] * row_mm, shown.shape[1] * column_mm
     panel = 3.0
-    figure = Figure(figsize=(panel * columns, panel * rows * height_mm / width_mm + 0.6), facecolor="black")
+    lines = header_lines(
+        title if title is not None else f"{n_detections} detection(s)", n_detections, voxel, phase_used
+    )
+    header_in = 0.25 * (len(lines) + 2)  # the lines, a margin and the slice titles
+    figure = Figure(
+        figsize=(max(panel * columns, 5.0), panel * rows * height_mm / width_mm + header_in + 0.3), facecolor="black"
+    )
     FigureCanvasAgg(figure)
-    axes = figure.subplots(rows, columns, squeeze=False)
+    top = 1.0 - header_in / figure.get_figheight()
+    axes = figure.subplots(rows, columns, squeeze=False, gridspec_kw={"top": top, "bottom": 0.06})
     for ax in axes.ravel():
         ax.axis("off")
     for ax, z in zip(axes.ravel(), slices):
-        ax.imshow(
-            volume[:, :, z].T, cmap="gray", vmin=low, vmax=high, origin="lower", interpolation="nearest", aspect=sy / sx
-        )
-        outline = detections[:, :, z]
+        ax.imshow(shown[:, :, z], cmap="gray", vmin=low, vmax=high, interpolation="nearest", aspect=row_mm / column_mm)
+        outline = marked[:, :, z]
         if outline.any():
-            ax.contour(outline.T.astype(np.float32), levels=[0.5], colors="red", linewidths=0.8)
+            ax.contour(outline.astype(np.float32), levels=[0.5], colors="red", linewidths=0.8)
             # a ring around each detection, so that one-voxel CMBs stay visible in a small picture
             spots, n_spots = ndimage.label(outline)
             centres = np.asarray(ndimage.center_of_mass(outline, spots, np.arange(1, n_spots + 1))).reshape(-1, 2)
-            ax.scatter(centres[:, 0], centres[:, 1], s=160, facecolors="none", edgecolors="red", linewidths=0.8)
-        ax.set_title(f"z = {z}", color="white", fontsize=9)
-    figure.suptitle(title if title is not None else f"{n_detections} detection(s)", color="white", fontsize=11)
+            ax.scatter(centres[:, 1], centres[:, 0], s=160, facecolors="none", edgecolors="red", linewidths=0.8)
+        for row, column, text in numbered.get(z, []):
+            right_half = column > 0.5 * shown.shape[1]  # the label goes toward the middle, not off the picture
+            ax.annotate(
+                text,
+                (column, row),
+                xytext=(-8 if right_half else 8, 8),
+                textcoords="offset points",
+                ha="right" if right_half else "left",
+                color="yellow",
+                fontsize=7,
+                bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.0, "edgecolor": "none"},
+            )
+        for text, position, align in (("R", (0.02, 0.5), "left"), ("L", (0.98, 0.5), "right")):
+            ax.text(*position, text, transform=ax.transAxes, color="cyan", fontsize=8, ha=align, va="center")
+        for text, position in (("A", (0.5, 0.98)), ("P", (0.5, 0.02))):
+            ax.text(*position, text, transform=ax.transAxes, color="cyan", fontsize=8, ha="center", va="center")
+        ax.set_title(f"slice {z} (inferior to superior)", color="white", fontsize=8)
+    for index, (text, colour) in enumerate(lines):
+        y = 1.0 - (index + 0.7) * 0.25 / figure.get_figheight()
+        figure.text(0.01, y, text, color=colour, fontsize=10 if index == 0 else 8, va="top", wrap=True)
+    figure.text(0.01, 0.01, FOOTER, color="gray", fontsize=7, va="bottom")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, facecolor="black")
     return buffer.getvalue()

@@ -59,3 +59,53 @@ def test_slice_choice():
 def test_bad_arguments(tmp_path, scan_image, mask, spacing, name, kwargs, error, message):
     with pytest.raises(error, match=message):
         write_report_png(scan_image, mask, spacing, tmp_path / name, **kwargs)
+
+
+def test_the_picture_is_radiological_whatever_the_storage_orientation(tmp_path):
+    from cmb_kd.inference.report_figure import radiological, render_report_png
+
+    rng = np.random.default_rng(0)
+    ras = rng.uniform(10, 100, (20, 24, 6)).astype(np.float32)
+    ras[1, 22, 3] = 500.0  # far to the patient's right (low x), anterior (high y)
+    mask = np.zeros(ras.shape, bool)
+    mask[1:3, 21:23, 3] = True
+    ras_affine = np.diag([0.5, 0.5, 3.0, 1.0])
+    shown, axes, flips = radiological(ras, ras_affine)
+    assert shown.shape == (24, 20, 6) and shown[1, 1, 3] == 500.0  # near the top left: anterior, patient's right
+    # the same head stored LPS (x and y reversed): the same picture, pixel for pixel
+    lps = ras[::-1, ::-1]
+    lps_affine = np.diag([-0.5, -0.5, 3.0, 1.0])
+    lps_affine[:3, 3] = [9.5, 11.5, 0.0]
+    np.testing.assert_array_equal(radiological(lps, lps_affine)[0], shown)
+    assert render_report_png(lps, mask[::-1, ::-1], lps_affine, title="s") == render_report_png(
+        ras, mask, ras_affine, title="s"
+    )
+
+
+def test_header_names_the_acquisition_and_warns_of_thick_slices():
+    from cmb_kd.inference.report_figure import header_lines
+
+    lines = header_lines("sub-001_T2S: 2 CMB(s)", 2, (0.5, 0.5, 3.0), phase_used=False)
+    assert [text for text, _ in lines] == [
+        "sub-001_T2S: 2 CMB(s)",
+        "2 detection(s); voxels 0.5 x 0.5 x 3 mm; magnitude only",
+    ]
+    thick = header_lines("t", 0, (0.9, 0.9, 6.0), phase_used=True)
+    assert (
+        thick[1][0].endswith("phase used")
+        and thick[-1][0].startswith("warning: 6 mm slices")
+        and thick[-1][1] == "orange"
+    )
+
+
+def test_lesions_are_numbered_and_must_be_lesions(tmp_path, scan_image):
+    from cmb_kd.inference import lesion_table
+    from cmb_kd.inference.report_figure import render_report_png
+
+    mask = np.zeros(scan_image.shape, dtype=np.uint8)
+    mask[2:4, 3:5, 1] = 1
+    lesions = lesion_table(mask, ANISOTROPIC_AFFINE, probability=mask * 0.8)
+    numbered = render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, title="x", lesions=lesions)
+    assert numbered != render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, title="x")  # the label is drawn
+    with pytest.raises(ValueError, match=r"lesions\[0\]: expected a Lesion"):
+        render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, lesions=["1"])
