@@ -23,6 +23,10 @@ __all__ = ["FOOTER", "radiological", "render_report_png", "write_report_png"]
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
 FOOTER = "research use only; trained on synthetic data; not a diagnosis"
 """The line every picture carries."""
+ZOOM_MM = 32.0
+"""Field of view of the zoomed panels around each lesion, mm."""
+MAX_ZOOMED = 6
+"""Most lesions shown zoomed (the first of the lesion table); all are numbered on the slices."""
 
 
 def _as_affine(affine_or_spacing: Any) -> np.ndarray:
@@ -113,6 +117,43 @@ def write_report_png(
     return write_bytes_atomic(target, picture)
 
 
+def _draw_slice(
+    ax: Any,
+    image: np.ndarray,
+    outline: np.ndarray,
+    labels: Sequence[tuple[float, float, str]],
+    window: dict[str, Any],
+    *,
+    marks: bool = True,
+) -> None:
+    """One axial panel: the slice, each detection outlined and ringed, the ``labels`` (row, column, text) and,
+    with ``marks``, the R/L and A/P marks."""
+    ax.imshow(image, **window)
+    if outline.any():
+        ax.contour(outline.astype(np.float32), levels=[0.5], colors="red", linewidths=0.8)
+        # a ring around each detection, so that one-voxel CMBs stay visible in a small picture
+        spots, n_spots = ndimage.label(outline)
+        centres = np.asarray(ndimage.center_of_mass(outline, spots, np.arange(1, n_spots + 1))).reshape(-1, 2)
+        ax.scatter(centres[:, 1], centres[:, 0], s=160, facecolors="none", edgecolors="red", linewidths=0.8)
+    for row, column, text in labels:
+        right_half = column > 0.5 * image.shape[1]  # the label goes toward the middle, not off the picture
+        ax.annotate(
+            text,
+            (column, row),
+            xytext=(-8 if right_half else 8, 8),
+            textcoords="offset points",
+            ha="right" if right_half else "left",
+            color="yellow",
+            fontsize=7,
+            bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.0, "edgecolor": "none"},
+        )
+    if marks:
+        for text, position, align in (("R", (0.02, 0.5), "left"), ("L", (0.98, 0.5), "right")):
+            ax.text(*position, text, transform=ax.transAxes, color="cyan", fontsize=8, ha=align, va="center")
+        for text, position in (("A", (0.5, 0.98)), ("P", (0.5, 0.02))):
+            ax.text(*position, text, transform=ax.transAxes, color="cyan", fontsize=8, ha="center", va="center")
+
+
 def header_lines(
     title: str, n_detections: int, voxel: Sequence[float], phase_used: bool | None
 ) -> list[tuple[str, str]]:
@@ -150,7 +191,9 @@ def render_report_png(
     of the voxel size. The slices shown are, for each detection (26-connected component), the axial slice where it
     is largest; if there are more than ``max_slices`` such slices, ``max_slices`` of them evenly spread; with no
     detection, ``max_slices`` evenly spaced slices. Each lesion of ``lesions`` (the lesion table of ``mask``) is
-    numbered beside its ring on the slice nearest its centroid, with its diameter and probability. The header holds
+    numbered beside its ring on the slice nearest its centroid, with its diameter and probability, and the first
+    :data:`MAX_ZOOMED` are shown again below, zoomed (:data:`ZOOM_MM` around the lesion), unmarked beside marked, so
+    that the dark dot itself can be judged. The header holds
     ``title`` (wrapped, never cut), the count, the voxel size, whether the phase was used, and a warning for slices
     thicker than :data:`MAX_SLICE_MM`; the footer says :data:`FOOTER`. Intensities are windowed to the 1st-99th
     percentiles of the non-zero voxels. Drawn with matplotlib's Agg canvas (no display, no global backend change).
@@ -202,48 +245,45 @@ def render_report_png(
         probability = "" if math.isnan(lesion.max_probability) else f", p {lesion.max_probability:.2f}"
         numbered.setdefault(nearest, []).append((row, column, f"{lesion.id}: {lesion.diameter_mm:.1f} mm{probability}"))
 
-    columns = min(4, len(slices))
+    zoomed = lesions[:MAX_ZOOMED]
+    zoom_rows = math.ceil(len(zoomed) / 2)  # two lesions per row, each as an unmarked and a marked panel
+    columns = 4 if zoomed else min(4, len(slices))
     rows = math.ceil(len(slices) / columns)
     height_mm, width_mm = shown.shape[0] * row_mm, shown.shape[1] * column_mm
-    panel = 3.0
+    panel = 3.0 if not zoomed else 2.4
     lines = header_lines(
         title if title is not None else f"{n_detections} detection(s)", n_detections, voxel, phase_used
     )
     header_in = 0.25 * (len(lines) + 2)  # the lines, a margin and the slice titles
+    ratios = [height_mm / width_mm] * rows + [1.0] * zoom_rows
     figure = Figure(
-        figsize=(max(panel * columns, 5.0), panel * rows * height_mm / width_mm + header_in + 0.3), facecolor="black"
+        figsize=(max(panel * columns, 5.0), panel * sum(ratios) + 0.3 * zoom_rows + header_in + 0.3),
+        facecolor="black",
     )
     FigureCanvasAgg(figure)
     top = 1.0 - header_in / figure.get_figheight()
-    axes = figure.subplots(rows, columns, squeeze=False, gridspec_kw={"top": top, "bottom": 0.06})
+    axes = figure.subplots(
+        rows + zoom_rows, columns, squeeze=False, gridspec_kw={"top": top, "bottom": 0.06, "height_ratios": ratios}
+    )
     for ax in axes.ravel():
         ax.axis("off")
-    for ax, z in zip(axes.ravel(), slices):
-        ax.imshow(shown[:, :, z], cmap="gray", vmin=low, vmax=high, interpolation="nearest", aspect=row_mm / column_mm)
-        outline = marked[:, :, z]
-        if outline.any():
-            ax.contour(outline.astype(np.float32), levels=[0.5], colors="red", linewidths=0.8)
-            # a ring around each detection, so that one-voxel CMBs stay visible in a small picture
-            spots, n_spots = ndimage.label(outline)
-            centres = np.asarray(ndimage.center_of_mass(outline, spots, np.arange(1, n_spots + 1))).reshape(-1, 2)
-            ax.scatter(centres[:, 1], centres[:, 0], s=160, facecolors="none", edgecolors="red", linewidths=0.8)
-        for row, column, text in numbered.get(z, []):
-            right_half = column > 0.5 * shown.shape[1]  # the label goes toward the middle, not off the picture
-            ax.annotate(
-                text,
-                (column, row),
-                xytext=(-8 if right_half else 8, 8),
-                textcoords="offset points",
-                ha="right" if right_half else "left",
-                color="yellow",
-                fontsize=7,
-                bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.0, "edgecolor": "none"},
-            )
-        for text, position, align in (("R", (0.02, 0.5), "left"), ("L", (0.98, 0.5), "right")):
-            ax.text(*position, text, transform=ax.transAxes, color="cyan", fontsize=8, ha=align, va="center")
-        for text, position in (("A", (0.5, 0.98)), ("P", (0.5, 0.02))):
-            ax.text(*position, text, transform=ax.transAxes, color="cyan", fontsize=8, ha="center", va="center")
+    window = {"cmap": "gray", "vmin": low, "vmax": high, "interpolation": "nearest", "aspect": row_mm / column_mm}
+    for ax, z in zip(axes[:rows].ravel(), slices):
+        _draw_slice(ax, shown[:, :, z], marked[:, :, z], numbered.get(z, []), window)
         ax.set_title(f"slice {z} (inferior to superior)", color="white", fontsize=8)
+    half = (0.5 * ZOOM_MM / row_mm, 0.5 * ZOOM_MM / column_mm)
+    for index, lesion in enumerate(zoomed):
+        row, column, k = _to_picture(lesion.centroid_voxel, volume.shape, axes_order, flips)
+        z = int(np.clip(round(k), 0, shown.shape[2] - 1))
+        box = tuple(
+            slice(max(int(round(c - h)), 0), min(int(round(c + h)) + 1, n))
+            for c, h, n in zip((row, column), half, shown.shape[:2])
+        )
+        plain, outlined = axes[rows + index // 2, 2 * (index % 2)], axes[rows + index // 2, 2 * (index % 2) + 1]
+        plain.imshow(shown[box + (z,)], **window)
+        plain.set_title(f"{lesion.id}, slice {z}", color="white", fontsize=8)
+        _draw_slice(outlined, shown[box + (z,)], marked[box + (z,)], [], window, marks=False)
+        outlined.set_title(f"{lesion.id}: {lesion.diameter_mm:.1f} mm", color="yellow", fontsize=8)
     for index, (text, colour) in enumerate(lines):
         y = 1.0 - (index + 0.7) * 0.25 / figure.get_figheight()
         figure.text(0.01, y, text, color=colour, fontsize=10 if index == 0 else 8, va="top", wrap=True)

@@ -106,6 +106,8 @@ def test_lesions_are_numbered_and_must_be_lesions(tmp_path, scan_image):
     mask[2:4, 3:5, 1] = 1
     lesions = lesion_table(mask, ANISOTROPIC_AFFINE, probability=mask * 0.8)
     numbered = render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, title="x", lesions=lesions)
-    assert numbered != render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, title="x")  # the label is drawn
+    plain = render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, title="x")
+    height = struct.unpack(">I", numbered[20:24])[0]
+    assert height > struct.unpack(">I", plain[20:24])[0]  # a row of zoomed panels, unmarked beside marked
     with pytest.raises(ValueError, match=r"lesions\[0\]: expected a Lesion"):
         render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, lesions=["1"])
