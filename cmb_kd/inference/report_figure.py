@@ -247,28 +247,29 @@ def render_report_png(
 
     zoomed = lesions[:MAX_ZOOMED]
     zoom_rows = math.ceil(len(zoomed) / 2)  # two lesions per row, each as an unmarked and a marked panel
-    columns = 4 if zoomed else min(4, len(slices))
-    rows = math.ceil(len(slices) / columns)
+    grid_columns = 4
+    per_row = min(4, len(slices))
+    span = min(2, grid_columns // per_row)  # one or two slices take two grid columns each
+    rows = math.ceil(len(slices) / per_row)
     height_mm, width_mm = shown.shape[0] * row_mm, shown.shape[1] * column_mm
-    panel = 3.0 if not zoomed else 2.4
+    panel = 2.4
     lines = header_lines(
         title if title is not None else f"{n_detections} detection(s)", n_detections, voxel, phase_used
     )
     header_in = 0.25 * (len(lines) + 2)  # the lines, a margin and the slice titles
-    ratios = [height_mm / width_mm] * rows + [1.0] * zoom_rows
+    ratios = [span * height_mm / width_mm] * rows + [1.0] * zoom_rows
     figure = Figure(
-        figsize=(max(panel * columns, 5.0), panel * sum(ratios) + 0.3 * zoom_rows + header_in + 0.3),
+        figsize=(panel * grid_columns, panel * sum(ratios) + 0.3 * (rows + zoom_rows) + header_in + 0.3),
         facecolor="black",
     )
     FigureCanvasAgg(figure)
     top = 1.0 - header_in / figure.get_figheight()
-    axes = figure.subplots(
-        rows + zoom_rows, columns, squeeze=False, gridspec_kw={"top": top, "bottom": 0.06, "height_ratios": ratios}
-    )
-    for ax in axes.ravel():
-        ax.axis("off")
+    grid = figure.add_gridspec(rows + zoom_rows, grid_columns, top=top, bottom=0.06, height_ratios=ratios)
     window = {"cmap": "gray", "vmin": low, "vmax": high, "interpolation": "nearest", "aspect": row_mm / column_mm}
-    for ax, z in zip(axes[:rows].ravel(), slices):
+    for index, z in enumerate(slices):
+        row_index, column_index = divmod(index, per_row)
+        ax = figure.add_subplot(grid[row_index, column_index * span : (column_index + 1) * span])
+        ax.axis("off")
         _draw_slice(ax, shown[:, :, z], marked[:, :, z], numbered.get(z, []), window)
         ax.set_title(f"slice {z} (inferior to superior)", color="white", fontsize=8)
     half = (0.5 * ZOOM_MM / row_mm, 0.5 * ZOOM_MM / column_mm)
@@ -279,7 +280,9 @@ def render_report_png(
             slice(max(int(round(c - h)), 0), min(int(round(c + h)) + 1, n))
             for c, h, n in zip((row, column), half, shown.shape[:2])
         )
-        plain, outlined = axes[rows + index // 2, 2 * (index % 2)], axes[rows + index // 2, 2 * (index % 2) + 1]
+        plain, outlined = (figure.add_subplot(grid[rows + index // 2, 2 * (index % 2) + c]) for c in (0, 1))
+        plain.axis("off")
+        outlined.axis("off")
         plain.imshow(shown[box + (z,)], **window)
         plain.set_title(f"{lesion.id}, slice {z}", color="white", fontsize=8)
         _draw_slice(outlined, shown[box + (z,)], marked[box + (z,)], [], window, marks=False)
