@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -231,6 +232,10 @@ def record_wall_time(folder: Path, seconds: float, finished: bool) -> None:
     os.replace(partial, path)  # a kill never leaves a truncated record
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -254,6 +259,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _stop)  # a kill ends the run through the same clean-up as Ctrl-C
 
     try:
         data = join_cohorts(args.cohort, args.hard_negatives, args.runs / "datalist.json")
@@ -283,9 +289,12 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"{run.name}: training, log in {folder / 'train.log'}", flush=True)
         start = time.perf_counter()
-        with open(folder / "train.log", "a") as log:
-            code = subprocess.call(cmd, cwd=BUNDLE, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-        record_wall_time(folder, time.perf_counter() - start, finished=code == 0)
+        code = None
+        try:
+            with open(folder / "train.log", "a") as log:
+                code = subprocess.call(cmd, cwd=BUNDLE, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+        finally:  # a run stopped by Ctrl-C or kill (SIGTERM) still counts its time; subprocess.call stops the child
+            record_wall_time(folder, time.perf_counter() - start, finished=code == 0)
         if code != 0:
             sys.exit(f"{run.name}: training failed (exit code {code}); see {folder / 'train.log'}")
         print(f"{run.name}: {final}", flush=True)

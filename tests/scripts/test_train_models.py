@@ -130,3 +130,22 @@ def test_a_damaged_final_file_is_trained_again(tmp_path, monkeypatch, capsys) ->
     final.write_bytes(final.read_bytes()[:100])  # truncated by a kill while it was written
     train_models.main()
     assert len(calls) == 1 and "is damaged" in capsys.readouterr().out
+
+
+def test_a_stopped_run_still_records_its_wall_time(tmp_path, monkeypatch):
+    (tmp_path / "cohort").mkdir()
+    (tmp_path / "cohort" / "datalist.json").write_text("{}")
+
+    def interrupted(cmd, **kwargs):
+        raise SystemExit(143)  # what the SIGTERM handler raises while the run trains
+
+    monkeypatch.setattr(train_models.subprocess, "call", interrupted)
+    argv = ["train_models.py", "--cohort", str(tmp_path / "cohort"), "--runs", str(tmp_path / "runs")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--only", "teacher"])
+    with pytest.raises(SystemExit):
+        train_models.main()
+    record = json.loads((tmp_path / "runs" / "teacher" / "wall_time.json").read_text())
+    assert record["invocations"][0]["finished"] is False and record["seconds"] >= 0
+    with pytest.raises(SystemExit) as info:
+        train_models._stop(15, None)
+    assert info.value.code == 143
