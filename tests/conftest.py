@@ -11,16 +11,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import _nifti_files  # noqa: E402
+import _test_files  # noqa: E402
 
 
 @pytest.fixture
 def write_nifti() -> Callable[..., Path]:
     """Function writing ``data`` (default: a small random 3D scan) with ``affine`` to ``path``."""
-    return _nifti_files.write_nifti
+    return _test_files.write_nifti
 
 
 @pytest.fixture
 def scan_image() -> np.ndarray:
     """A small random 3D scan (8, 9, 6) of float32 values in [10, 100]."""
-    return _nifti_files.random_scan()
+    return _test_files.random_scan()

@@ -50,14 +50,20 @@ def test_points_mask_and_tally_score_a_known_prediction() -> None:
     assert "| d | m | 1 | 2 |" in bench.format_table({"d": {"m": row}})
 
 
-@pytest.mark.slow
-def test_one_domain_end_to_end_writes_the_figures(tmp_path) -> None:
+def _tiny_bundle(tmp_path: Path) -> Path:
+    """The shipped inference config on a 2 mm working grid with at most 8 candidates, without weights."""
     bundle = tmp_path / "bundle"
     config = json.loads((default_bundle_dir() / "configs" / "inference.json").read_text())
     config["working_spacing"] = 2.0
     config["candidate_detector"]["max_candidates"] = 8
     (bundle / "configs").mkdir(parents=True)
     (bundle / "configs" / "inference.json").write_text(json.dumps(config))
+    return bundle
+
+
+@pytest.mark.slow
+def test_one_domain_end_to_end_writes_the_figures(tmp_path) -> None:
+    bundle = _tiny_bundle(tmp_path)
     argv = [
         "--data", str(tmp_path / "data"), "--grid", "small", "--subjects", "1", "--validation-subjects", "1",
         "--domains", "valdo_nan", "--method", f"tiny={bundle}", "--allow-untrained", "--json", str(tmp_path / "g.json"),
@@ -99,12 +105,7 @@ def test_best_threshold_takes_the_best_mean_f1_over_the_sets() -> None:
 
 @pytest.mark.slow
 def test_choose_threshold_sweeps_the_validation_sets_only(tmp_path) -> None:
-    bundle = tmp_path / "bundle"
-    config = json.loads((default_bundle_dir() / "configs" / "inference.json").read_text())
-    config["working_spacing"] = 2.0
-    config["candidate_detector"]["max_candidates"] = 8
-    (bundle / "configs").mkdir(parents=True)
-    (bundle / "configs" / "inference.json").write_text(json.dumps(config))
+    bundle = _tiny_bundle(tmp_path)
     argv = [
         "--data", str(tmp_path / "data"), "--grid", "small", "--validation-subjects", "1", "--choose-threshold",
         "--method", f"tiny={bundle}", "--allow-untrained", "--json", str(tmp_path / "t.json"),

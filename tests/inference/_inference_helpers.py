@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import numpy as np
-from _nifti_files import ANISOTROPIC_AFFINE  # noqa: F401 (re-exported for the inference tests)
+from _test_files import ANISOTROPIC_AFFINE, interrupt_rename_to  # noqa: F401 (re-exported for the inference tests)
 
 _HOLD_LOCK = """
 import fcntl, os, sys
@@ -35,20 +34,6 @@ def release(holder: subprocess.Popen) -> None:
     """End a :func:`hold_lock` process (its lock is released as it exits)."""
     holder.stdin.close()
     holder.wait(timeout=30)
-
-
-def interrupt_rename_to(
-    monkeypatch, suffix: str, error: BaseException | type[BaseException] = KeyboardInterrupt
-) -> None:
-    """Make ``os.replace`` raise ``error`` (default a Ctrl-C) when it would rename a file onto ``*suffix``."""
-    replace = os.replace
-
-    def interrupted(source, target):
-        if str(target).endswith(suffix):
-            raise error
-        return replace(source, target)
-
-    monkeypatch.setattr(os, "replace", interrupted)
 
 
 PHANTOM_AFFINE = np.diag([4.0, 4.0, 6.0, 1.0])

@@ -5,6 +5,7 @@ import stat
 
 import pytest
 import torch
+from _test_files import interrupt_rename_to
 
 from cmb_kd.io import OutputError, prepare_folder, write_atomic, write_bytes_atomic, write_files_atomic
 
@@ -13,19 +14,8 @@ def _files(folder) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def _interrupt_rename_to(monkeypatch, suffix: str) -> None:
-    replace = os.replace
-
-    def interrupted(source, target):
-        if str(target).endswith(suffix):
-            raise KeyboardInterrupt
-        return replace(source, target)
-
-    monkeypatch.setattr(os, "replace", interrupted)
-
-
 def test_interrupted_set_write_leaves_no_file_of_it(tmp_path, monkeypatch):
-    _interrupt_rename_to(monkeypatch, "b.txt")
+    interrupt_rename_to(monkeypatch, "b.txt")
     with pytest.raises(KeyboardInterrupt):
         write_files_atomic({tmp_path / "a.txt": b"a", tmp_path / "b.txt": b"b", tmp_path / "c.txt": b"c"})
     assert _files(tmp_path) == []

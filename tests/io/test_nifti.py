@@ -4,7 +4,7 @@ import io
 import nibabel as nib
 import numpy as np
 import pytest
-from _nifti_files import ANISOTROPIC_AFFINE
+from _test_files import ANISOTROPIC_AFFINE
 
 from cmb_kd.io import InputError, load_scan
 

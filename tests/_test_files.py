@@ -1,7 +1,9 @@
-"""Tiny NIfTI scans for the tests of every subpackage (tests/conftest.py puts this module on the path)."""
+"""Files for the tests of every subpackage: tiny NIfTI scans, and a rename that fails (tests/conftest.py puts this
+module on the path)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nibabel as nib
@@ -32,3 +34,17 @@ def write_nifti(path: Path, data: np.ndarray | None = None, affine: np.ndarray |
     image.set_qform(image.affine, code=1)
     nib.save(image, path)
     return path
+
+
+def interrupt_rename_to(
+    monkeypatch, suffix: str, error: BaseException | type[BaseException] = KeyboardInterrupt
+) -> None:
+    """Make ``os.replace`` raise ``error`` (default a Ctrl-C) when it would rename a file onto ``*suffix``."""
+    replace = os.replace
+
+    def interrupted(source, target):
+        if str(target).endswith(suffix):
+            raise error
+        return replace(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
