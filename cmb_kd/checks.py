@@ -9,7 +9,7 @@ imports nothing else of cmb_kd; the file layer (``cmb_kd.io``) and everything ab
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,8 @@ import numpy as np
 __all__ = [
     "MIN_VOXEL_VOLUME_MM3",
     "as_affine",
+    "as_factor_triple",
+    "as_triple",
     "as_binary_mask",
     "as_mask",
     "as_option",
@@ -27,6 +29,11 @@ __all__ = [
     "as_real_volume",
     "as_spacing",
     "as_volume",
+    "check_finite",
+    "check_ndim",
+    "check_not_all_zero",
+    "output_keys_for",
+    "require_keys",
     "sequence_of_str",
     "spacing_of",
 ]
@@ -222,3 +229,83 @@ def sequence_of_str(values: Sequence[str], name: str) -> tuple[str, ...]:
     if isinstance(values, str) or not all(isinstance(v, str) and v for v in values):
         raise ValueError(f"{name}: expected a sequence of non-empty names, got {values!r}")
     return tuple(values)
+
+
+def check_ndim(x: Any, allowed: Sequence[int], name: str, layout: str) -> None:
+    """Raise ValueError unless ``x.ndim`` is one of ``allowed``."""
+    if x.ndim not in allowed:
+        raise ValueError(
+            f"{name}: expected a {layout} array ({' or '.join(str(n) for n in allowed)} dimensions), "
+            f"got shape {tuple(x.shape)} ({x.ndim} dimensions)"
+        )
+
+
+def check_finite(x: Any, name: str) -> None:
+    """Raise ValueError if the floating tensor ``x`` holds NaN or Inf values."""
+    if x.is_floating_point() and not bool(x.isfinite().all()):
+        n_bad = int((~x.isfinite()).sum())
+        raise ValueError(
+            f"{name}: expected finite values, got {n_bad} NaN/Inf voxel(s) in an array of shape {tuple(x.shape)}"
+        )
+
+
+def check_not_all_zero(x: Any, name: str) -> None:
+    """Raise ValueError if every voxel of the tensor ``x`` is zero."""
+    if not bool(x.ne(0).any()):
+        raise ValueError(f"{name}: expected an image with signal, got an all-zero array of shape {tuple(x.shape)}")
+
+
+def as_factor_triple(factor: int | Sequence[int], name: str = "factor") -> tuple[int, int, int]:
+    """Normalise a resolution factor to per-axis integers ``(fx, fy, fz)``.
+
+    An integer applies to the slice axis (last) only: ``4 -> (1, 1, 4)``.
+
+    Raises:
+        ValueError: not an integer or three integers (a float or a bool is refused), or a value below 1.
+    """
+    if isinstance(factor, (int, np.integer)):
+        values: tuple = (1, 1, factor)
+    else:
+        try:
+            values = tuple(factor)
+        except TypeError:
+            values = ()
+    if len(values) != 3 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{name}: expected an integer or three integers (one per spatial axis), got {factor!r}")
+    if any(v < 1 for v in values):
+        raise ValueError(f"{name}: expected integers >= 1, got {factor!r}")
+    return int(values[0]), int(values[1]), int(values[2])
+
+
+def output_keys_for(
+    keys: tuple[Hashable, ...], output_keys: Hashable | Sequence[Hashable] | None
+) -> tuple[Hashable, ...]:
+    """Output key per input key; ``None`` means in place."""
+    if output_keys is None:
+        return keys
+    out = (output_keys,) if isinstance(output_keys, (str, int)) else tuple(output_keys)
+    if len(out) != len(keys):
+        raise ValueError(f"output_keys: expected {len(keys)} key(s) to match keys {keys}, got {out}")
+    return out
+
+
+def require_keys(d: Mapping[Hashable, object], keys: Sequence[Hashable], allow_missing: bool = False) -> None:
+    """Raise ValueError naming the first of ``keys`` missing from ``d`` (unless ``allow_missing``)."""
+    if allow_missing:
+        return
+    for key in keys:
+        if key not in d:
+            raise ValueError(f"key {key!r} is missing from the data; expected keys {list(keys)}, got {list(d)}")
+
+
+def as_triple(value: object, name: str, what: str) -> tuple:
+    """One value repeated three times, or a sequence of exactly three values; ValueError naming ``name``."""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return (value, value, value)
+    try:
+        out = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        out = ()
+    if len(out) != 3:
+        raise ValueError(f"{name}: expected one or three {what}, got {value!r}")
+    return out

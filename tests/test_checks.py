@@ -7,10 +7,17 @@ import torch
 from cmb_kd.checks import (
     MIN_VOXEL_VOLUME_MM3,
     as_affine,
+    as_factor_triple,
     as_option,
     as_probability,
     as_range,
     as_spacing,
+    as_triple,
+    check_finite,
+    check_ndim,
+    check_not_all_zero,
+    output_keys_for,
+    require_keys,
     spacing_of,
 )
 
@@ -47,3 +54,61 @@ def test_ranges_probabilities_spacings_and_options_name_the_argument():
     ):
         with pytest.raises(ValueError, match=message):
             call()
+
+
+@pytest.mark.parametrize(
+    "factor, expected",
+    [(4, (1, 1, 4)), (np.int64(2), (1, 1, 2)), ([2, 2, 1], (2, 2, 1)), ((1, 1, 1), (1, 1, 1))],
+)
+def test_a_factor_is_an_int_for_the_slice_axis_or_three_ints(factor, expected):
+    triple = as_factor_triple(factor)
+    assert triple == expected and all(type(v) is int for v in triple)
+
+
+@pytest.mark.parametrize(
+    "factor, message",
+    [
+        (2.0, r"factor: expected an integer or three integers \(one per spatial axis\), got 2.0"),
+        ([1, 1, 2.5], r"got \[1, 1, 2.5\]"),
+        ([2, 2], r"got \[2, 2\]"),
+        (True, "got True"),
+        (0, r"factor: expected integers >= 1, got 0"),
+        ((1, -1, 1), r"expected integers >= 1, got \(1, -1, 1\)"),
+    ],
+)
+def test_a_bad_factor_is_refused_by_name(factor, message):
+    with pytest.raises(ValueError, match=message):
+        as_factor_triple(factor)
+
+
+def test_triples_and_output_keys():
+    assert as_triple(3, "size", "sizes") == (3, 3, 3) and as_triple([1, 2, 3], "size", "sizes") == (1, 2, 3)
+    with pytest.raises(ValueError, match=r"size: expected one or three sizes, got \[1, 2\]"):
+        as_triple([1, 2], "size", "sizes")
+    assert output_keys_for(("a", "b"), None) == ("a", "b") and output_keys_for(("a",), "c") == ("c",)
+    with pytest.raises(ValueError, match=r"output_keys: expected 2 key\(s\) to match keys \('a', 'b'\), got \('c',\)"):
+        output_keys_for(("a", "b"), "c")
+
+
+def test_tensor_checks_name_the_array_and_count_what_is_wrong():
+    check_ndim(np.zeros((1, 2, 2, 2)), (4, 5), "img", "channel-first")
+    message = r"img: expected a channel-first array \(4 or 5 dimensions\), got shape \(2, 2\)"
+    with pytest.raises(ValueError, match=message):
+        check_ndim(torch.zeros(2, 2), (4, 5), "img", "channel-first")
+    values = torch.zeros(1, 4, 4, 4)
+    values[0, 1, 2, 3] = float("nan")
+    values[0, 0, 0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"img: expected finite values, got 2 NaN/Inf voxel\(s\)"):
+        check_finite(values, "img")
+    check_finite(torch.zeros(2, dtype=torch.int64), "labels")  # integers are finite by construction
+    with pytest.raises(ValueError, match="img: expected an image with signal, got an all-zero array of shape"):
+        check_not_all_zero(torch.zeros(1, 2, 2, 2), "img")
+    check_not_all_zero(torch.tensor([0.0, 1e-12]), "img")
+
+
+def test_require_keys_lists_what_the_data_holds():
+    require_keys({"image": 1}, ["image"])
+    require_keys({}, ["image"], allow_missing=True)
+    message = r"key 'label' is missing from the data; expected keys \['image', 'label'\], got \['image'\]"
+    with pytest.raises(ValueError, match=message):
+        require_keys({"image": 1}, ["image", "label"])

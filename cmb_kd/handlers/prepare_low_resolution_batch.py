@@ -10,8 +10,8 @@ import torch
 from monai.engines.utils import PrepareBatch
 from monai.utils import MAX_SEED, CommonKeys
 
+from cmb_kd.checks import as_factor_triple
 from cmb_kd.transforms import DegradeResolution
-from cmb_kd.transforms._checks import as_factor_triple
 
 __all__ = ["PrepareLowResolutionBatch"]
 

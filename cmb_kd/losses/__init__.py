@@ -4,6 +4,7 @@ from cmb_kd.losses.cosine_feature import CosineFeatureLoss
 from cmb_kd.losses.decision_kl import DecisionKLLoss
 from cmb_kd.losses.feature_adapter import FeatureAdapter
 from cmb_kd.losses.feature_mse import FeatureMSELoss
+from cmb_kd.losses.feature_pair import float32_region, prepare_pair
 from cmb_kd.losses.knowledge_transfer import KnowledgeTransferLoss, TransferTerm
 from cmb_kd.losses.transfer_loss import TransferLoss
 
@@ -15,4 +16,6 @@ __all__ = [
     "KnowledgeTransferLoss",
     "TransferLoss",
     "TransferTerm",
+    "float32_region",
+    "prepare_pair",
 ]

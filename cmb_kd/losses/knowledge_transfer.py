@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from cmb_kd.losses._checks import float32_region
+from cmb_kd.losses.feature_pair import float32_region
 
 __all__ = ["KnowledgeTransferLoss", "TransferTerm"]
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 
 from cmb_kd.checks import as_option
-from cmb_kd.losses._checks import float32_region, prepare_pair
 from cmb_kd.losses.feature_adapter import FeatureAdapter
+from cmb_kd.losses.feature_pair import float32_region, prepare_pair
 
 __all__ = ["TransferLoss"]
 

@@ -11,7 +11,7 @@ from monai.config.type_definitions import NdarrayOrTensor
 from monai.transforms import MapTransform
 from monai.utils import convert_to_dst_type, convert_to_numpy, look_up_option
 
-from cmb_kd.transforms._checks import require_keys
+from cmb_kd.checks import require_keys
 
 __all__ = ["STANDARDISATION_METHODS", "BrainStandardisation", "BrainStandardisationd"]
 

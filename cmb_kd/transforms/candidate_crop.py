@@ -22,7 +22,7 @@ from monai.transforms.traits import MultiSampleTrait
 from monai.utils import convert_to_numpy, convert_to_tensor
 from scipy import ndimage
 
-from cmb_kd.transforms._checks import as_triple, check_ndim, require_keys
+from cmb_kd.checks import as_triple, check_ndim, require_keys
 
 __all__ = [
     "CandidateCentresd",

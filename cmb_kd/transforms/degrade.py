@@ -16,7 +16,7 @@ from monai.data import MetaTensor
 from monai.transforms import MapTransform, Transform
 from monai.utils import TransformBackends, convert_to_dst_type, convert_to_tensor
 
-from cmb_kd.transforms._checks import as_factor_triple, check_finite, check_ndim, output_keys_for, require_keys
+from cmb_kd.checks import as_factor_triple, check_finite, check_ndim, output_keys_for, require_keys
 from cmb_kd.transforms.cubic import aligned_positions, cubic_resample_axis, slab_average
 
 __all__ = ["DegradeResolution", "DegradeResolutiond", "degrade_resolution"]

@@ -14,7 +14,7 @@ from monai.data.meta_obj import get_track_meta
 from monai.transforms import MapTransform, Transform
 from monai.utils import TransformBackends, convert_to_tensor, ensure_tuple_rep, look_up_option
 
-from cmb_kd.transforms._checks import check_ndim, require_keys
+from cmb_kd.checks import check_ndim, require_keys
 from cmb_kd.transforms.working_grid import INPUT_GRID_AFFINE_KEY, INPUT_GRID_SHAPE_KEY, _as_affine
 
 __all__ = ["ResampleToInputGrid", "ResampleToInputGridd"]

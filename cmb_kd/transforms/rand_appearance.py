@@ -27,8 +27,7 @@ import torch.nn.functional as F
 from monai.config import KeysCollection
 from monai.transforms import MapTransform, RandomizableTransform
 
-from cmb_kd.checks import as_probability, as_range
-from cmb_kd.transforms._checks import require_keys
+from cmb_kd.checks import as_probability, as_range, require_keys
 
 __all__ = ["RandAppearanced"]
 

@@ -9,7 +9,7 @@ from monai.config import KeysCollection
 from monai.config.type_definitions import NdarrayOrTensor
 from monai.transforms import MapTransform, RandomizableTransform
 
-from cmb_kd.transforms._checks import as_factor_triple, output_keys_for, require_keys
+from cmb_kd.checks import as_factor_triple, output_keys_for, require_keys
 from cmb_kd.transforms.degrade import DegradeResolution
 
 __all__ = ["RandDegradeResolution", "RandDegradeResolutiond"]

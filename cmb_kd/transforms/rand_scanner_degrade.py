@@ -36,11 +36,10 @@ import torch
 import torch.nn.functional as F
 from monai.transforms import Randomizable
 
-from cmb_kd.checks import as_probability, as_range
+from cmb_kd.checks import as_factor_triple, as_probability, as_range
 from cmb_kd.synth.kspace import KSPACE_WINDOWS, kspace_filter
 from cmb_kd.synth.scanner_config import check_choices
 from cmb_kd.synth.slice_profile import SLICE_PROFILES, slice_centres, slice_weights
-from cmb_kd.transforms._checks import as_factor_triple
 from cmb_kd.transforms.cubic import cubic_resample_axis
 
 __all__ = ["RandScannerDegrade"]

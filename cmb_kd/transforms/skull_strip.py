@@ -22,7 +22,7 @@ from monai.data.meta_obj import get_track_meta
 from monai.transforms import MapTransform, Transform
 from monai.utils import convert_to_dst_type, convert_to_numpy, look_up_option
 
-from cmb_kd.transforms._checks import check_finite, check_ndim, check_not_all_zero, require_keys
+from cmb_kd.checks import check_finite, check_ndim, check_not_all_zero, require_keys
 
 __all__ = ["SkullStrip", "SkullStripd"]
 

@@ -21,7 +21,7 @@ from monai.data.meta_obj import get_track_meta
 from monai.transforms import MapTransform, Orientation, Transform
 from monai.utils import TransformBackends, convert_to_tensor, ensure_tuple_rep, look_up_option
 
-from cmb_kd.transforms._checks import as_triple, check_finite, check_ndim, require_keys
+from cmb_kd.checks import as_triple, check_finite, check_ndim, require_keys
 from cmb_kd.transforms.cubic import aligned_positions, cubic_resample_axis
 
 __all__ = ["ResampleToWorkingGrid", "ResampleToWorkingGridd", "INPUT_GRID_AFFINE_KEY", "INPUT_GRID_SHAPE_KEY"]

@@ -1,6 +1,6 @@
 import torch
 
-from cmb_kd.handlers import is_complete_checkpoint, latest_checkpoint, loss_terms, save_atomic
+from cmb_kd.handlers import is_complete_checkpoint, latest_checkpoint, save_atomic
 
 
 def test_latest_by_number(tmp_path):
@@ -27,11 +27,3 @@ def test_latest_checkpoint_skips_damaged_files(tmp_path, caplog):
     for name in ("checkpoint_epoch=2.pt", "checkpoint_epoch=3.pt"):
         (tmp_path / name).write_bytes(b"not a zip")
     assert latest_checkpoint(tmp_path) is None
-
-
-def test_loss_terms_picks_named_losses():
-    import torch
-
-    out = loss_terms([{"loss": torch.tensor(1.5), "loss_geo": 0.25, "pred": torch.zeros(2)}])
-    assert out == {"loss": 1.5, "loss_geo": 0.25}
-    assert loss_terms(None) == {}
