@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn as nn
 from ignite.engine import Engine, Events
 
-from cmb_kd.checks import as_option
+from cmb_kd.checks import as_factor_triple, as_option
 from cmb_kd.handlers.atomic_checkpoint_saver import save_atomic
 
 __all__ = ["CurriculumStage", "ProgressiveResolutionHandler"]
@@ -75,8 +76,9 @@ class ProgressiveResolutionHandler:
         iteration_completed_event: event at which a finished stage is saved.
 
     Raises:
-        ValueError: unknown mode or unit, no stage, a non-positive length, duplicate stage names, lengths of the
-            wrong size, ``reset_optimizer`` without ``optimizer``; at run start, a run longer than the curriculum.
+        ValueError: unknown mode or unit, no stage, a non-positive length, a factor that is not an integer >= 1 (or
+            three of them), duplicate stage names, lengths of the wrong size, ``reset_optimizer`` without
+            ``optimizer``; at run start, a run longer than the curriculum.
         TypeError: ``degrade`` has no ``factor``.
     """
 
@@ -153,13 +155,18 @@ class ProgressiveResolutionHandler:
             length = int(s["length"])
             if length < 1:
                 raise ValueError(f"stages[{i}] ({s['name']!r}): length: expected >= 1, got {s['length']}")
-            factor = s["factor"]
-            factor = int(factor) if isinstance(factor, int) else tuple(int(f) for f in factor)
+            factor = cls._stage_factor(s["factor"], f"stages[{i}] ({s['name']!r}): factor")
             out.append(CurriculumStage(str(s["name"]), factor, length, bool(s.get("distill", True))))
         names = [s.name for s in out]
         if len(set(names)) != len(names):
             raise ValueError(f"stages: expected unique stage names, got {names}")
         return tuple(out)
+
+    @staticmethod
+    def _stage_factor(factor: Any, name: str) -> int | tuple[int, int, int]:
+        """An integer factor (slice axis) stays an int, per-axis factors become a triple; both must be ints >= 1."""
+        triple = as_factor_triple(factor, name)
+        return int(factor) if isinstance(factor, (int, np.integer)) else triple
 
     @property
     def total_length(self) -> int:

@@ -118,6 +118,10 @@ def test_optimizer_reset_between_stages():
             ValueError,
             "unique",
         ),
+        ({"stages": [{"name": "a", "factor": [1, 1, 2.5], "length": 1}]}, ValueError, r"stages\[0\] \('a'\): factor"),
+        ({"stages": [{"name": "a", "factor": 0, "length": 1}]}, ValueError, "factor: expected integers >= 1, got 0"),
+        ({"stages": [{"name": "a", "factor": 2.0, "length": 1}]}, ValueError, "expected an integer or three"),
+        ({"target_factor": -4}, ValueError, r"\('final'\): factor: expected integers >= 1"),
     ],
 )
 def test_bad_arguments(kwargs, err, match):
@@ -125,6 +129,14 @@ def test_bad_arguments(kwargs, err, match):
         ProgressiveResolutionHandler(PrepareLowResolutionBatch(1), **kwargs)
     with pytest.raises(TypeError, match="factor"):
         ProgressiveResolutionHandler(object())
+
+
+def test_stage_factors_keep_their_form():
+    handler = ProgressiveResolutionHandler(
+        PrepareLowResolutionBatch(1),
+        stages=[{"name": "a", "factor": 4, "length": 1}, {"name": "b", "factor": (2, 2, 1), "length": 1}],
+    )
+    assert [s.factor for s in handler.stages] == [4, (2, 2, 1)]
 
 
 def test_run_longer_than_curriculum_fails_at_start():
