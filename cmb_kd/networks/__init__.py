@@ -6,7 +6,7 @@ from cmb_kd.networks.ktvit import KTViT
 from cmb_kd.networks.output_prior import initialise_output_prior
 from cmb_kd.networks.screening_fcn import ScreeningFCN
 from cmb_kd.networks.taps import FeatureTaps
-from cmb_kd.networks.validation import check_network_input
+from cmb_kd.networks.validation import check_channel_counts, check_network_input, check_spatial_dims, positive_ints
 from cmb_kd.networks.weights import WRAPPER_KEYS, load_network_weights
 
 __all__ = [
@@ -17,6 +17,9 @@ __all__ = [
     "FeatureTaps",
     "KTViT",
     "ScreeningFCN",
+    "check_channel_counts",
     "check_network_input",
+    "check_spatial_dims",
     "initialise_output_prior",
+    "positive_ints",
 ]

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 from monai.networks.blocks import Convolution, UnetResBlock
 
-from cmb_kd.networks.validation import check_network_input
+from cmb_kd.networks.validation import check_network_input, check_spatial_dims, positive_ints
 
 __all__ = ["CandidateResNet3D"]
 
@@ -67,18 +67,13 @@ class CandidateResNet3D(nn.Module):
         norm: str | tuple = "batch",
     ) -> None:
         super().__init__()
-        if spatial_dims != 3:
-            raise ValueError(f"spatial_dims: expected 3 (CandidateResNet3D is a 3D network), got {spatial_dims}")
+        check_spatial_dims(spatial_dims, (3,), "CandidateResNet3D")
         if in_channels not in (1, 2):
             raise ValueError(f"in_channels: expected 1 (magnitude) or 2 (magnitude, phase), got {in_channels}")
         if out_channels < 1:
             raise ValueError(f"out_channels: expected >= 1, got {out_channels}")
-        chs = tuple(int(c) for c in channels)
-        blocks = tuple(int(b) for b in num_blocks)
-        if len(chs) != 3 or min(chs) < 1:
-            raise ValueError(f"channels: expected 3 positive integers (one per stage), got {chs}")
-        if len(blocks) != 3 or min(blocks) < 1:
-            raise ValueError(f"num_blocks: expected 3 positive integers (one per stage), got {blocks}")
+        chs = positive_ints(channels, "channels", count=3, per="one per stage")
+        blocks = positive_ints(num_blocks, "num_blocks", count=3, per="one per stage")
         if segmentation_channels < 0:
             raise ValueError(f"segmentation_channels: expected >= 0, got {segmentation_channels}")
         self.spatial_dims = spatial_dims

@@ -10,7 +10,7 @@ from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Pool
 from monai.utils import look_up_option
 
-from cmb_kd.networks.validation import check_network_input
+from cmb_kd.networks.validation import check_channel_counts, check_network_input, check_spatial_dims, positive_ints
 
 __all__ = ["E2UNet"]
 
@@ -165,15 +165,11 @@ class E2UNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if spatial_dims != 3:
-            raise ValueError(f"spatial_dims: expected 3 (E2UNet is a 3D network, slice axis last), got {spatial_dims}")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
+        check_spatial_dims(spatial_dims, (3,), "E2UNet")
+        check_channel_counts(in_channels, out_channels)
         if isinstance(channels, str):
             channels = look_up_option(channels, self.CHANNEL_PRESETS)
-        chs = tuple(int(c) for c in channels)
-        if len(chs) < 3 or min(chs) < 1:
-            raise ValueError(f"channels must hold at least 3 positive integers (one per level), got {chs}.")
+        chs = positive_ints(channels, "channels", at_least=3, per="one per level")
         conv_mode = look_up_option(conv_mode, self.CONV_MODES)
         if not 1 <= num_2d_layers <= len(chs) - 1:
             raise ValueError(

@@ -10,7 +10,7 @@ from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Pool
 from monai.utils import ensure_tuple_rep
 
-from cmb_kd.networks.validation import check_network_input
+from cmb_kd.networks.validation import check_channel_counts, check_network_input, check_spatial_dims, positive_ints
 
 __all__ = ["KTViT"]
 
@@ -126,13 +126,9 @@ class KTViT(nn.Module):
         norm: str | tuple = "batch",
     ) -> None:
         super().__init__()
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims: expected 2 or 3, got {spatial_dims}")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
-        embed = tuple(int(c) for c in embed_channels)
-        if len(embed) < 1 or min(embed) < 1:
-            raise ValueError(f"embed_channels must hold at least one positive integer, got {embed}.")
+        check_spatial_dims(spatial_dims, (2, 3), "KTViT")
+        check_channel_counts(in_channels, out_channels)
+        embed = positive_ints(embed_channels, "embed_channels", per="one per convolutional stage")
         patch = tuple(int(p) for p in ensure_tuple_rep(patch_size, spatial_dims))
         if min(patch) < 1:
             raise ValueError(f"patch_size: expected positive sizes, got {patch}")

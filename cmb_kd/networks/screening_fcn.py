@@ -9,7 +9,7 @@ import torch.nn as nn
 from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Pool
 
-from cmb_kd.networks.validation import check_network_input
+from cmb_kd.networks.validation import check_channel_counts, check_network_input, check_spatial_dims, positive_ints
 
 __all__ = ["ScreeningFCN"]
 
@@ -68,13 +68,9 @@ class ScreeningFCN(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims: expected 2 or 3, got {spatial_dims}")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
-        channels = tuple(int(c) for c in channels)
-        if len(channels) != 5 or min(channels) < 1:
-            raise ValueError(f"channels: expected 5 positive integers (conv1..conv5), got {channels}")
+        check_spatial_dims(spatial_dims, (2, 3), "ScreeningFCN")
+        check_channel_counts(in_channels, out_channels)
+        channels = positive_ints(channels, "channels", count=5, per="conv1..conv5")
         if dilation < 1:
             raise ValueError(f"dilation: expected >= 1, got {dilation}")
         self.spatial_dims = spatial_dims

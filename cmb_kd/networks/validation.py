@@ -1,10 +1,49 @@
-"""Input checks shared by the networks, written so that they compile with TorchScript."""
+"""Checks shared by the networks: of their constructor arguments, and of an input (TorchScript-compatible)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 
-__all__ = ["check_network_input"]
+__all__ = ["check_channel_counts", "check_network_input", "check_spatial_dims", "positive_ints"]
+
+
+def check_spatial_dims(spatial_dims: int, allowed: tuple[int, ...], network: str) -> None:
+    """Raise ValueError naming ``network`` unless ``spatial_dims`` is one of ``allowed``."""
+    if spatial_dims not in allowed:
+        dims = " or ".join(str(d) for d in allowed)
+        raise ValueError(f"spatial_dims: expected {dims} ({network} is built for {dims}D), got {spatial_dims}")
+
+
+def check_channel_counts(in_channels: int, out_channels: int) -> None:
+    """Raise ValueError unless both channel counts are at least 1."""
+    if in_channels < 1 or out_channels < 1:
+        raise ValueError(f"in_channels and out_channels: expected >= 1, got {in_channels} and {out_channels}")
+
+
+def positive_ints(
+    values: Iterable[int], name: str, *, count: int | None = None, at_least: int = 1, per: str = ""
+) -> tuple[int, ...]:
+    """``values`` as a tuple of ints, all >= 1: exactly ``count`` of them when given, else at least ``at_least``.
+
+    Args:
+        values: the sizes (channels per level, blocks per stage, ...).
+        name: the argument's name, for the message.
+        count: the exact number expected (``None``: any number from ``at_least`` on).
+        at_least: the smallest number expected when ``count`` is ``None``.
+        per: what one value stands for, for the message (e.g. ``"one per stage"``).
+
+    Raises:
+        ValueError: ``name: expected 3 positive integers (one per stage), got (4, 0, 8)`` and the like.
+    """
+    out = tuple(int(v) for v in values)
+    wrong_number = len(out) != count if count is not None else len(out) < at_least
+    if wrong_number or (out and min(out) < 1):
+        number = str(count) if count is not None else f"at least {at_least}"
+        detail = f" ({per})" if per else ""
+        raise ValueError(f"{name}: expected {number} positive integers{detail}, got {out}")
+    return out
 
 
 def check_network_input(
