@@ -135,6 +135,34 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     return run.status
 
 
+def _stop(signum: int, frame: object) -> None:
+    """A kill (SIGTERM) ends a training run through the same clean-up as Ctrl-C."""
+    raise SystemExit(128 + signum)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import signal
+
+    from cmb_kd.inference import default_bundle_dir
+    from cmb_kd.train_runs import join_cohorts, plan, select_runs, train_runs
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        data = join_cohorts(args.cohort, args.hard_negatives, args.runs / "datalist.json")
+        runs = select_runs(plan(args.seeds, args.epochs, args.teacher_epochs, args.randomised), args.only)
+        bundle = args.bundle.resolve() if args.bundle is not None else default_bundle_dir()
+        train_runs(runs, args.runs, data, bundle=bundle, device=args.device, dry_run=args.dry_run, say=_say)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        raise UserError(str(err)) from err
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
 SYNTH_DESCRIPTION = """Simulate a cohort of synthetic subjects with CMBs and mimics (veins, calcifications): for
 each, a 1 mm T2*-weighted magnitude, phase and SWI, their native thick-slice acquisitions, the CMB label, brain
 mask and mimic mask, and a JSON of the drawn physics and lesions. Reproducible from --seed."""
@@ -171,6 +199,19 @@ writes, in --output (default --pred):
 
 example:
   cmb-kd evaluate --pred results/ --ref data/cohort --max-distance 5"""
+TRAIN_DESCRIPTION = """Train the bundle's models through its configs (python -m monai.bundle run, one run after
+another): the HR teacher, the screening FCN, and for each of --seeds the students by PLKD, direct transfer and without
+transfer, DynUNet and the ablations. A run stopped by Ctrl-C or a kill resumes from its latest intact checkpoint when
+the same command is started again; a run whose final weights are intact is skipped."""
+TRAIN_EPILOG = """runs (--only picks some, in this order):
+  teacher, screening, plkd-sSEED, nokd-sSEED, direct-sSEED, dynunet-sSEED, ablation-{2d,3d,hybrid}[-sSEED]
+
+writes, in --runs:
+  datalist.json (with several cohorts or hard negatives), RUN/checkpoints/, RUN/models/, RUN/train.log,
+  RUN/wall_time.json
+
+example:
+  cmb-kd train --cohort data/cohort --runs runs/models --only teacher screening plkd-s0 --epochs 16"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_synth, _add_infer, _add_evaluate, _add_train):
+        add(sub)
+    return parser
 
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
     synth = sub.add_parser(
         "synth",
         help="generate a physics-based synthetic CMB cohort",
@@ -218,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth)
 
+
+def _add_infer(sub: argparse._SubParsersAction) -> None:
     infer = sub.add_parser(
         "infer",
         help="detect CMBs in NIfTI scans with the two-stage pipeline of a bundle",
@@ -272,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--quiet", action="store_true", help="no progress bar")
     infer.set_defaults(handler=_cmd_infer)
 
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     evaluate = sub.add_parser(
         "evaluate",
         help="lesion-level and voxel-level metrics of predicted CMB masks",
@@ -290,7 +340,36 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--per-subject", action="store_true", help="print one row per subject too")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(handler=_cmd_evaluate)
-    return parser
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train the models of the bundle (teacher, screening FCN, students), resumable",
+        description=TRAIN_DESCRIPTION,
+        epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("--cohort", type=Path, nargs="+", required=True, help="cohort folder(s) written by cmb-kd synth")
+    train.add_argument("--runs", type=Path, default=Path("runs/models"), help="folder of the runs (runs/models)")
+    train.add_argument("--only", nargs="+", default=None, metavar="RUN", help="names of the runs to do (default: all)")
+    train.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="training seeds of the students")
+    train.add_argument("--epochs", type=_positive_int, default=16, help="epochs of every student run (a multiple of 4)")
+    train.add_argument("--teacher-epochs", type=_positive_int, default=32, help="epochs of the HR teacher (32)")
+    train.add_argument(
+        "--hard-negatives",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="datalists of scripts/mine_hard_negatives.py for the students, one per cohort",
+    )
+    train.add_argument(
+        "--randomised", action="store_true", help="draw appearance, presentation and LR acquisition per patch"
+    )
+    train.add_argument("--bundle", type=Path, default=None, help="bundle whose configs are trained (the shipped one)")
+    train.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks train (cpu)")
+    train.add_argument("--dry-run", action="store_true", help="print the command line of each run only")
+    train.set_defaults(handler=_cmd_train)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
