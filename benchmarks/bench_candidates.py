@@ -197,7 +197,8 @@ def frst_seconds(shape: tuple[int, int, int] = (256, 256, 50), repeats: int = 3)
     return best
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    """The command line of the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1000, help="first seed (tuning used seeds 0-4)")
@@ -219,47 +220,40 @@ def main() -> None:
         metavar="MODEL.pt",
         help="state dict of ScreeningFCN(3, 1, 1) (e.g. models/screening.pt): add rows with its map as a source",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    import torch
-    from monai.inferers import SlidingWindowInferer
 
-    from cmb_kd.candidates import CandidateDetector
-    from cmb_kd.inference import load_network_weights
-    from cmb_kd.networks import ScreeningFCN
+def run_subjects(args: argparse.Namespace, tallies: dict[str, Tally], detectors: dict, screening: dict) -> dict:
+    """Simulates every subject and runs every detector on it; the seconds of simulation, skull stripping and
+    screening map, and the skull strip's Dice, per subject.
+
+    ``screening``: ``network``, ``inferer`` and ``detectors`` of the screening FCN's rows (empty without it).
+    """
     from cmb_kd.synth import SynthConfig, simulate_subject
     from cmb_kd.transforms import BrainStandardisation, SkullStrip
 
-    detectors = {name: CandidateDetector(**kwargs) for name, kwargs in CONFIGS.items()}
-    fcn_detectors = {}
-    network = inferer = None
-    if args.screening is not None:
-        network = load_network_weights(ScreeningFCN(spatial_dims=3, in_channels=1, out_channels=1), args.screening)
-        inferer = SlidingWindowInferer(**SCREENING_INFERER)
-        fcn_detectors = {name: CandidateDetector(**kwargs) for name, kwargs in SCREENING_CONFIGS.items()}
-    tallies = {name: Tally() for name in [*detectors, *fcn_detectors]}
     standardise = BrainStandardisation()
     strip = SkullStrip(grow_mm=args.grow_mm) if args.brain == "skullstrip" else None
-    simulate_seconds, strip_seconds, strip_dice, fcn_seconds = [], [], [], []
+    times: dict[str, list[float]] = {"simulate": [], "strip": [], "strip_dice": [], "fcn": []}
     for seed in range(args.seed, args.seed + args.subjects):
         start = time.perf_counter()
         subject = simulate_subject(SynthConfig(), seed=seed)
-        simulate_seconds.append(time.perf_counter() - start)
+        times["simulate"].append(time.perf_counter() - start)
         lr = subject.lr[f"x{args.factor}"]
         brain = lr.brain_mask != 0
         if strip is not None:
             start = time.perf_counter()
             stripped = skull_strip_mask(strip, lr)
-            strip_seconds.append(time.perf_counter() - start)
-            strip_dice.append(dice(stripped, brain))
+            times["strip"].append(time.perf_counter() - start)
+            times["strip_dice"].append(dice(stripped, brain))
             brain = stripped
         run_configs(detectors, lr, lr.magnitude, brain, subject.mimic_label, tallies, args.hit_mm)
-        if network is not None:
+        if screening:
             start = time.perf_counter()
-            extra = {"fcn": screening_map(network, inferer, standardise(lr.magnitude, brain))}
-            fcn_seconds.append(time.perf_counter() - start)
+            extra = {"fcn": screening_map(screening["network"], screening["inferer"], standardise(lr.magnitude, brain))}
+            times["fcn"].append(time.perf_counter() - start)
             run_configs(
-                fcn_detectors,
+                screening["detectors"],
                 lr,
                 lr.magnitude,
                 brain,
@@ -267,34 +261,64 @@ def main() -> None:
                 tallies,
                 args.hit_mm,
                 extra_scores=extra,
-                extra_seconds=fcn_seconds[-1],
+                extra_seconds=times["fcn"][-1],
             )
         del subject
+    return times
+
+
+def footer(args: argparse.Namespace, times: dict[str, list[float]]) -> str:
+    """The line above the table: subjects, grid, brain mask, hit rule, machine and the times not counted."""
+    import torch
+
+    from cmb_kd.synth import SynthConfig
 
     lr_shape = SynthConfig().shape[:2] + (SynthConfig().shape[2] // args.factor,)
-    if strip is None:
+    if args.brain != "skullstrip":
         brain_note = "true brain mask"
     else:
         brain_note = (
             f"brain mask by SkullStrip(grow_mm={args.grow_mm:g}) on the LR scan (Dice vs the true LR brain mask: "
-            f"mean {np.mean(strip_dice):.3f}, min {min(strip_dice):.3f}; {np.mean(strip_seconds):.1f} s per subject, "
-            "the first with ITK's filter loading, not counted)"
+            f"mean {np.mean(times['strip_dice']):.3f}, min {min(times['strip_dice']):.3f}; "
+            f"{np.mean(times['strip']):.1f} s per subject, the first with ITK's filter loading, not counted)"
         )
     fcn_note = ""
-    if network is not None:
+    if args.screening is not None:
         fcn_note = (
             f" Screening FCN {args.screening}: SlidingWindowInferer {SCREENING_INFERER} on the LR magnitude "
-            f"standardised in the brain mask, {np.mean(fcn_seconds):.2f} s per subject (CPU, standardisation "
+            f"standardised in the brain mask, {np.mean(times['fcn']):.2f} s per subject (CPU, standardisation "
             "included), added to the seconds of its rows."
         )
-    print(
+    return (
         f"Synthetic subjects, seeds {args.seed}-{args.seed + args.subjects - 1} (defaults tuned on seeds 0-4); "
         f"native x{args.factor} thick slices, grid {lr_shape} at (1, 1, {args.factor}) mm, {brain_note}; "
         f"hit = candidate centre in the CMB's LR label component or within {args.hit_mm} mm of it; "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
-        f"{torch.get_num_threads()}; simulation {np.mean(simulate_seconds):.1f} s per subject (not counted); "
+        f"{torch.get_num_threads()}; simulation {np.mean(times['simulate']):.1f} s per subject (not counted); "
         f"FRST alone on a 256x256x50 volume: {frst_seconds():.2f} s.{fcn_note}\n"
     )
+
+
+def main() -> None:
+    args = parse_args()
+    from monai.inferers import SlidingWindowInferer
+
+    from cmb_kd.candidates import CandidateDetector
+    from cmb_kd.inference import load_network_weights
+    from cmb_kd.networks import ScreeningFCN
+
+    detectors = {name: CandidateDetector(**kwargs) for name, kwargs in CONFIGS.items()}
+    screening = {}
+    if args.screening is not None:
+        fcn = ScreeningFCN(spatial_dims=3, in_channels=1, out_channels=1)
+        screening = {
+            "network": load_network_weights(fcn, args.screening),
+            "inferer": SlidingWindowInferer(**SCREENING_INFERER),
+            "detectors": {name: CandidateDetector(**kwargs) for name, kwargs in SCREENING_CONFIGS.items()},
+        }
+    tallies = {name: Tally() for name in [*detectors, *screening.get("detectors", {})]}
+    times = run_subjects(args, tallies, detectors, screening)
+    print(footer(args, times))
     print(format_table(tallies))
 
 

@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_generalisation.py [--data data/generalisation] [-
 [--validation-subjects 5] [--json docs/results/generalisation.json] [--workers 1]
 [--choose-threshold [--cohort data/cohort]]
 
-Each domain is a physics variant of the simulator (``PHYSICS``) rendered by a scanner preset
+Each domain (:mod:`cmb_kd.evaluation.shift_domains`) is a physics variant of the simulator rendered by a scanner preset
 (:data:`cmb_kd.synth.SCANNER_PRESETS`): skull-stripped with a zero background, a NaN background (VALDO), 0.8–0.9 mm
 in-plane with 4.5–5 mm slices and a gap, 1.5 T with a long TE against 3 T with a short TE, low SNR with a strong
 bias field, an unseen tissue contrast, and the randomised physics of ``SynthConfig.randomised()`` (tiny CMBs,
@@ -25,7 +25,7 @@ subjects of another seed (``VALIDATION_SEED``), never on a benchmark domain. Pre
 Scores per domain and method, pooled over subjects: lesion TPR, PPV, F1 and false positives per scan, by overlap
 matching (a predicted component touching a reference lesion) and by 5 mm centroid matching (VALDO-style: also a
 component whose centroid lies within 5 mm of a lesion's), and the TPR of lesions below and above 2 mm equivalent
-diameter (centroid matching). Prints a Markdown table; ``--json`` writes the figures.
+diameter (centroid matching; :class:`cmb_kd.evaluation.Tally`). Prints a Markdown table; ``--json`` writes the figures.
 
 ``--choose-threshold`` touches no benchmark domain: it runs the first method on the validation sets only (the
 ``VALIDATION_SEED`` subjects with the default and the randomised physics, both rendered from the training scanner
@@ -43,117 +43,30 @@ import math
 import os
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
-from cmb_kd.metrics import LesionCounts, compute_lesion_counts, split_by_diameter
-from cmb_kd.synth import (
-    RANDOMISED,
-    SCANNER_PRESETS,
-    ScannerConfig,
-    SynthConfig,
-    draw_scanner,
-    render_scan,
-    simulate_subject,
+from cmb_kd.evaluation import (
+    BENCH_SEED,
+    CENTROID_MM,
+    DOMAINS,
+    GRIDS,
+    VALIDATION_SEED,
+    Tally,
+    prepare_scans,
+    save_nifti,
 )
-from cmb_kd.synth.writer import subject_seed
+from cmb_kd.metrics import LesionCounts, compute_lesion_counts
+from cmb_kd.synth import SCANNER_PRESETS, ScannerConfig
 
-BENCH_SEED = 7_340_021
-"""Cohort seed of the benchmark subjects (``subject_seed(BENCH_SEED, i)``): no training cohort uses it."""
-VALIDATION_SEED = 7_340_022
-"""Cohort seed of the validation scans on which the classical baseline's threshold is chosen."""
-CENTROID_MM = 5.0
-"""Centroid distance of the VALDO-style matching, mm."""
-SMALL_MM = 2.0
-"""Equivalent diameter separating small from large lesions, mm."""
 BASELINE_THRESHOLDS = tuple(np.round(np.arange(1.0, 8.01, 0.25), 2))
 """Candidate score thresholds tried for the classical baseline on the validation scans."""
 MODEL_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 """Stage-2 probability thresholds tried by ``--choose-threshold``."""
 VALIDATION_PHYSICS = ("base", "randomised")
 """Physics variants of the validation sets of ``--choose-threshold`` (each with ``VALIDATION_SEED`` subjects)."""
-
-PHYSICS: dict[str, dict] = {
-    "base": {},
-    "1.5T_long_TE": {"field_strengths": (1.5,), "echo_time_range": (0.035, 0.040)},
-    "3T_short_TE": {"field_strengths": (3.0,), "echo_time_range": (0.010, 0.012)},
-    "unseen_contrast": {"tissue_jitter": 0.45},
-    "randomised": dict(RANDOMISED),
-}
-"""Simulator settings (``SynthConfig`` fields) of each physics variant; ``base`` is the default simulator and
-``randomised`` the broad preset (:meth:`SynthConfig.randomised`: random tissue contrast, CMBs down to one or two
-voxels, juxtacortical, posterior-fossa and clustered CMBs, sub-voxel veins, flow voids, sulcal clefts, air)."""
-
-
-@dataclass(frozen=True)
-class Domain:
-    """A held-out domain: a physics variant (key of :data:`PHYSICS`) rendered by a scanner preset."""
-
-    physics: str
-    scanner: str
-    description: str
-
-
-DOMAINS: dict[str, Domain] = {
-    "skull_stripped_zero": Domain("base", "skull_stripped_zero", "skull-stripped, zero background"),
-    "valdo_nan": Domain("base", "valdo_nan", "skull-stripped, NaN background (VALDO)"),
-    "thin_inplane_thick_gapped": Domain("base", "thin_inplane_thick_gapped", "0.8-0.9 mm in-plane, 4.5-5 mm + gap"),
-    "1.5T_long_TE": Domain("1.5T_long_TE", "default_like", "1.5 T, TE 35-40 ms"),
-    "3T_short_TE": Domain("3T_short_TE", "default_like", "3 T, TE 10-12 ms"),
-    "low_snr_strong_bias": Domain("base", "low_snr_strong_bias", "low SNR, strong bias field"),
-    "unseen_contrast": Domain("unseen_contrast", "default_like", "tissue contrast outside the literature jitter"),
-    "randomised_physics": Domain("randomised", "default_like", "randomised contrast, tiny CMBs and mimics"),
-}
-
-GRIDS: dict[str, dict] = {
-    "full": {},
-    "small": {"shape": (96, 112, 88), "spacing": 2.0, "lr_factors": (4,)},
-}
-"""HR grids of the simulated subjects: the default 1 mm grid, or a 2 mm grid for a quick look (and the tests)."""
-
-
-def physics_config(physics: str, grid: str) -> SynthConfig:
-    """The simulator settings of a physics variant on a grid."""
-    return SynthConfig(**{**GRIDS[grid], **PHYSICS[physics]})
-
-
-def _save(array: np.ndarray, affine: np.ndarray, path: Path) -> None:
-    image = nib.Nifti1Image(array, affine)
-    image.set_sform(affine, code=1)
-    image.set_qform(affine, code=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial.nii.gz")
-    nib.save(image, partial)
-    os.replace(partial, path)
-
-
-def render_subject(physics: str, scanner: ScannerConfig, seed: int, grid: str, folder: Path, name: str) -> None:
-    """Simulate subject ``seed`` of a physics variant, render it with a scanner draw and write scan and reference."""
-    subject = simulate_subject(physics_config(physics, grid), seed=seed)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    scan = render_scan(subject, draw_scanner(scanner, rng), rng)
-    _save(scan.cmb_label.astype(np.uint8), scan.affine, folder / name / f"{name}_CMB.nii.gz")
-    _save(scan.image, scan.affine, folder / name / f"{name}_T2S.nii.gz")  # written last: it marks a complete subject
-
-
-def prepare_scans(
-    folder: Path, physics: str, scanner: ScannerConfig, cohort_seed: int, n: int, grid: str, workers: int
-) -> list[tuple[Path, Path]]:
-    """Write the ``n`` subjects of a domain that are not on disk yet; returns (scan, reference) paths."""
-    names = [f"sub-{i + 1:03d}" for i in range(n)]
-    missing = [(i, name) for i, name in enumerate(names) if not (folder / name / f"{name}_T2S.nii.gz").is_file()]
-    jobs = [(physics, scanner, subject_seed(cohort_seed, i), grid, folder, name) for i, name in missing]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(render_subject, *zip(*jobs)))
-    else:
-        for job in jobs:
-            render_subject(*job)
-    return [(folder / name / f"{name}_T2S.nii.gz", folder / name / f"{name}_CMB.nii.gz") for name in names]
 
 
 def _points_mask(candidates, shape: tuple[int, int, int], affine: np.ndarray, threshold: float) -> np.ndarray:
@@ -166,51 +79,6 @@ def _points_mask(candidates, shape: tuple[int, int, int], affine: np.ndarray, th
             if all(0 <= v < n for v, n in zip(voxel, shape)):
                 mask[tuple(voxel)] = 1
     return mask
-
-
-@dataclass
-class Tally:
-    """Pooled counts of one method on one domain."""
-
-    overlap: LesionCounts = LesionCounts()
-    centroid: LesionCounts = LesionCounts()
-    small: LesionCounts = LesionCounts()
-    large: LesionCounts = LesionCounts()
-    scans: int = 0
-    seconds: float = 0.0
-
-    def add(self, prediction: np.ndarray, reference: np.ndarray, affine: np.ndarray, seconds: float) -> None:
-        spacing = np.linalg.norm(affine[:3, :3], axis=0)
-        near = {"spacing": spacing, "max_distance_mm": CENTROID_MM}
-        small, large = split_by_diameter(reference, spacing, SMALL_MM)
-        self.overlap += compute_lesion_counts(prediction, reference)
-        self.centroid += compute_lesion_counts(prediction, reference, **near)
-        self.small += compute_lesion_counts(prediction, small, **near)
-        self.large += compute_lesion_counts(prediction, large, **near)
-        self.scans += 1
-        self.seconds += seconds
-
-    def row(self) -> dict[str, float | int]:
-        def pct(value: float) -> float:
-            return round(100.0 * value, 1) if not math.isnan(value) else math.nan
-
-        return {
-            "scans": self.scans,
-            "lesions": self.centroid.n_ref,
-            "f1_overlap": pct(self.overlap.f1),
-            "tpr_overlap": pct(self.overlap.tpr),
-            "ppv_overlap": pct(self.overlap.ppv),
-            "fp_per_scan_overlap": round(self.overlap.fp / max(self.scans, 1), 2),
-            "f1_centroid": pct(self.centroid.f1),
-            "tpr_centroid": pct(self.centroid.tpr),
-            "ppv_centroid": pct(self.centroid.ppv),
-            "fp_per_scan_centroid": round(self.centroid.fp / max(self.scans, 1), 2),
-            "lesions_small": self.small.n_ref,
-            "tpr_small": pct(self.small.tpr),
-            "lesions_large": self.large.n_ref,
-            "tpr_large": pct(self.large.tpr),
-            "seconds_per_scan": round(self.seconds / max(self.scans, 1), 1),
-        }
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -245,7 +113,7 @@ def run_domain(
                 else:
                     prediction = detectors[name].segment(scan_prepared).mask
                 seconds += time.perf_counter() - start
-                _save(prediction.astype(np.uint8), affine, out)
+                save_nifti(prediction.astype(np.uint8), affine, out)
                 timing.write_text(json.dumps({"seconds": seconds}))
             tallies[name].add(prediction, reference, affine, seconds)
     return tallies

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import evaluate_models  # noqa: E402  (the runs' networks are built as the evaluation builds them)
+from cmb_kd.evaluation import build_network, cohort_entries, find_runs, network_def_of, subject_of
+
+BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "cmb_lr_mri_segmentation"
 
 KINDS = ("calcification", "vein", "dropout", "other")
 """Names of the false-positive kinds, in the order they are tried."""
@@ -81,16 +82,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-phase", action="store_true", help="leave the phase images out")
     parser.add_argument("--calcification-mm", type=float, default=4.0, help="distance to a calcification centre")
     parser.add_argument("--mimic-mm", type=float, default=2.0, help="half size of the mimic-map box, mm")
-    parser.add_argument("--bundle", type=Path, default=evaluate_models.BUNDLE, help="bundle of the pipeline")
+    parser.add_argument("--bundle", type=Path, default=BUNDLE, help="bundle of the pipeline")
     args = parser.parse_args(argv)
     if not 0.0 < args.threshold < 1.0:
         parser.error(f"--threshold: expected a probability in (0, 1), got {args.threshold}")
     if args.factor < 1:
         parser.error(f"--factor: expected 1 (HR) or a thick-slice factor >= 2, got {args.factor}")
     factors = [] if args.factor == 1 else [args.factor]
-    entries = evaluate_models._check_cohort(parser, args.cohort, args.split, factors)
     try:
-        (weights,) = evaluate_models.find_runs(args.runs, [args.run]).values()
+        entries = cohort_entries(args.cohort, args.split, factors)
+        (weights,) = find_runs(args.runs, [args.run]).values()
     except ValueError as err:
         parser.error(str(err))
 
@@ -99,12 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from cmb_kd.inference import CMBDetector
 
-    network = evaluate_models.build_network(evaluate_models.network_def_of(args.run, args.runs, args.bundle), weights)
+    network = build_network(network_def_of(args.run, args.runs, args.bundle), weights)
     detector = CMBDetector.from_bundle(args.bundle, "cpu", overrides={"model_path": str(weights)})
     suffix = "" if args.factor == 1 else f"_lr_x{args.factor}"
     kinds: Counter[str] = Counter()
     for entry in entries:
-        subject = str(entry.get("subject", Path(entry["image"]).parent.name))
+        subject = subject_of(entry)
         scan = args.cohort / entry[f"image{suffix}"]
         phase = None if args.no_phase or f"phase{suffix}" not in entry else args.cohort / entry[f"phase{suffix}"]
         prepared = detector.prepare(scan, phase=phase)

@@ -1,5 +1,6 @@
-"""Files for the tests of every subpackage: tiny NIfTI scans, and a rename that fails (tests/conftest.py puts this
-module on the path)."""
+"""Files for the tests of every subpackage: tiny NIfTI scans, a results page with its markers, a small network
+config, and a rename that fails
+(tests/conftest.py puts this module on the path)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,35 @@ def interrupt_rename_to(
         return replace(source, target)
 
     monkeypatch.setattr(os, "replace", interrupted)
+
+
+RESULTS_DOC = """# Results
+
+Intro.
+
+<!-- results:table:start -->
+old main table
+<!-- results:table:end -->
+
+Between.
+
+<!-- results:walltime:start -->
+<!-- results:walltime:end -->
+
+<!-- results:magnitude:start -->
+<!-- results:magnitude:end -->
+
+<!-- results:ablation:start -->
+<!-- results:ablation:end -->
+Outro.
+"""
+"""A Markdown file holding every marker pair of the results tables (``--write-docs`` of scripts/evaluate_models.py)."""
+
+TINY_E2UNET = {
+    "_target_": "cmb_kd.networks.E2UNet",
+    "spatial_dims": 3,
+    "in_channels": 1,
+    "out_channels": 1,
+    "channels": [4, 8, 16, 32, 64],
+}
+"""The MONAI config dict of a small E²U-Net, as a run folder's ``network_def.json`` holds it."""

@@ -107,6 +107,96 @@ def _subject_of(path: Path) -> str:
     return next((t for t in stem.split("_") if t.lower().startswith("sub-")), stem)
 
 
+def _load_pair_headers(
+    pairs: list[tuple[Path, Path]],
+) -> list[tuple[nib.spatialimages.SpatialImage, nib.spatialimages.SpatialImage]]:
+    """The headers of every (prediction, reference) pair, all checked to share one grid before any is computed.
+
+    Raises:
+        ValueError: when a file cannot be read or is not 3D, or listing every pair not on the same grid.
+    """
+    images = []
+    problems = []
+    for pred, ref in pairs:
+        pred_image, ref_image = _load_header(pred), _load_header(ref)
+        problem = _grid_problem(pred, pred_image, ref, ref_image)
+        if problem is not None:
+            problems.append(problem)
+        images.append((pred_image, ref_image))
+    if problems:
+        raise ValueError(
+            f"{len(problems)} prediction/reference pair(s) are not on the same grid (same shape and affine "
+            "expected; compare an lr-xF prediction with the lr-xF label): " + "; ".join(problems) + "."
+        )
+    return images
+
+
+def _evaluate_pairs(
+    pairs: list[tuple[Path, Path]],
+    images: list[tuple[nib.spatialimages.SpatialImage, nib.spatialimages.SpatialImage]],
+    pred_root: Path,
+    ref_root: Path,
+    *,
+    max_distance_mm: float | None,
+    connectivity: int,
+    progress: bool,
+) -> tuple[list[SubjectEvaluation], list[str]]:
+    """The :class:`SubjectEvaluation` of every pair, and the warnings about non-binary references."""
+    subjects = []
+    warnings = []
+    for (pred, ref), (pred_image, ref_image) in tqdm(
+        list(zip(pairs, images)), desc="evaluate", unit="subject", disable=not progress
+    ):
+        spacing = tuple(float(s) for s in nib.affines.voxel_sizes(pred_image.affine))
+        reference = _load_mask(ref_image, ref)
+        warning = _non_binary_warning(reference, ref)
+        if warning is not None:
+            logger.warning("%s", warning)
+            warnings.append(warning)
+        counts = compute_lesion_counts(
+            _load_mask(pred_image, pred),
+            reference,
+            spacing=spacing,
+            max_distance_mm=max_distance_mm,
+            connectivity=connectivity,
+        )
+        name = nifti_stem(pred)[: -len(PREDICTION_SUFFIX)]
+        subjects.append(
+            SubjectEvaluation(
+                name=name,
+                prediction=Path(_display_path(pred, pred_root)),
+                reference=Path(_display_path(ref, ref_root)),
+                counts=counts,
+            )
+        )
+        logger.debug("%s: %s", name, counts)
+    return subjects, warnings
+
+
+def _missing_subjects(pairs: list[tuple[Path, Path]], leftover: list[Path], ref_root: Path) -> tuple[str, ...]:
+    """The subjects with a reference but no prediction, logged as a warning."""
+    evaluated = {_subject_of(ref) for _, ref in pairs}
+    missing = tuple(sorted({_subject_of(path) for path in leftover} - evaluated))
+    if missing:
+        logger.warning(
+            "%d subject(s) of %s have a reference but no prediction and are not evaluated: %s",
+            len(missing),
+            ref_root,
+            ", ".join(missing),
+        )
+    return missing
+
+
+def _write_outputs(result: EvaluationResult, out_root: Path) -> EvaluationResult:
+    """Writes ``metrics.json`` and ``metrics_per_subject.csv`` into ``out_root``; ``result`` with their paths."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = out_root / _JSON_NAME, out_root / _CSV_NAME
+    write_bytes_atomic(json_path, (json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8"))
+    write_bytes_atomic(csv_path, csv_bytes(SUBJECT_COLUMNS, [subject.as_row() for subject in result.subjects], _cell))
+    logger.info("wrote %s and %s", json_path, csv_path)
+    return dataclasses.replace(result, json_path=json_path, csv_path=csv_path)
+
+
 def evaluate_folders(
     pred_dir: str | os.PathLike,
     ref_dir: str | os.PathLike,
@@ -162,59 +252,9 @@ def evaluate_folders(
     out_root = pred_root if output_dir is None else Path(output_dir)
     if out_root.exists() and not out_root.is_dir():
         raise ValueError(f"output_dir {str(out_root)!r} is a file; expected a folder.")
-
-    images = []
-    problems = []
-    for pred, ref in pairs:
-        pred_image, ref_image = _load_header(pred), _load_header(ref)
-        problem = _grid_problem(pred, pred_image, ref, ref_image)
-        if problem is not None:
-            problems.append(problem)
-        images.append((pred_image, ref_image))
-    if problems:
-        raise ValueError(
-            f"{len(problems)} prediction/reference pair(s) are not on the same grid (same shape and affine "
-            "expected; compare an lr-xF prediction with the lr-xF label): " + "; ".join(problems) + "."
-        )
-
-    subjects = []
-    warnings = []
-    for (pred, ref), (pred_image, ref_image) in tqdm(
-        list(zip(pairs, images)), desc="evaluate", unit="subject", disable=not progress
-    ):
-        spacing = tuple(float(s) for s in nib.affines.voxel_sizes(pred_image.affine))
-        reference = _load_mask(ref_image, ref)
-        warning = _non_binary_warning(reference, ref)
-        if warning is not None:
-            logger.warning("%s", warning)
-            warnings.append(warning)
-        counts = compute_lesion_counts(
-            _load_mask(pred_image, pred),
-            reference,
-            spacing=spacing,
-            max_distance_mm=max_distance_mm,
-            connectivity=connectivity,
-        )
-        name = nifti_stem(pred)[: -len(PREDICTION_SUFFIX)]
-        subjects.append(
-            SubjectEvaluation(
-                name=name,
-                prediction=Path(_display_path(pred, pred_root)),
-                reference=Path(_display_path(ref, ref_root)),
-                counts=counts,
-            )
-        )
-        logger.debug("%s: %s", name, counts)
-
-    evaluated = {_subject_of(ref) for _, ref in pairs}
-    missing = tuple(sorted({_subject_of(path) for path in leftover} - evaluated))
-    if missing:
-        logger.warning(
-            "%d subject(s) of %s have a reference but no prediction and are not evaluated: %s",
-            len(missing),
-            ref_root,
-            ", ".join(missing),
-        )
+    images = _load_pair_headers(pairs)
+    options = {"max_distance_mm": max_distance_mm, "connectivity": connectivity, "progress": progress}
+    subjects, warnings = _evaluate_pairs(pairs, images, pred_root, ref_root, **options)
     settings = {
         "pred_dir": str(pred_root),
         "ref_dir": str(ref_root),
@@ -224,12 +264,9 @@ def evaluate_folders(
         "binarisation": "> 0.5",
     }
     result = EvaluationResult(
-        subjects=tuple(subjects), settings=settings, missing_subjects=missing, warnings=tuple(warnings)
+        subjects=tuple(subjects),
+        settings=settings,
+        missing_subjects=_missing_subjects(pairs, leftover, ref_root),
+        warnings=tuple(warnings),
     )
-
-    out_root.mkdir(parents=True, exist_ok=True)
-    json_path, csv_path = out_root / _JSON_NAME, out_root / _CSV_NAME
-    write_bytes_atomic(json_path, (json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8"))
-    write_bytes_atomic(csv_path, csv_bytes(SUBJECT_COLUMNS, [subject.as_row() for subject in result.subjects], _cell))
-    logger.info("wrote %s and %s", json_path, csv_path)
-    return dataclasses.replace(result, json_path=json_path, csv_path=csv_path)
+    return _write_outputs(result, out_root)

@@ -74,6 +74,52 @@ def _centroids(labels: np.ndarray, n_labels: int, sizes: np.ndarray) -> np.ndarr
     )
 
 
+def _overlaps(pred_labels: np.ndarray, ref_labels: np.ndarray, n_ref: int) -> dict[tuple[int, int], int]:
+    """Overlap in voxels of every (pred, ref) pair of components (0-based ids) that share voxels, kept sparse."""
+    both = (pred_labels > 0) & (ref_labels > 0)
+    pair_ids = (pred_labels[both].astype(np.int64) - 1) * n_ref + (ref_labels[both].astype(np.int64) - 1)
+    pairs, pair_overlaps = np.unique(pair_ids, return_counts=True)
+    return {(int(k // n_ref), int(k % n_ref)): int(v) for k, v in zip(pairs, pair_overlaps)}
+
+
+def _centroid_distances(
+    pred_centroids: np.ndarray, ref_centroids: np.ndarray, max_distance_mm: float, overlap: dict[tuple[int, int], int]
+) -> dict[tuple[int, int], float]:
+    """Centroid distance (mm) of every pair within ``max_distance_mm`` and of every overlapping pair."""
+    near = cKDTree(pred_centroids).sparse_distance_matrix(cKDTree(ref_centroids), max_distance_mm, output_type="dict")
+    distance = {(int(p), int(r)): float(d) for (p, r), d in near.items()}
+    for p, r in overlap:
+        distance.setdefault((p, r), float(np.linalg.norm(pred_centroids[p] - ref_centroids[r])))
+    return distance
+
+
+def _match(
+    overlap: dict[tuple[int, int], int],
+    distance: dict[tuple[int, int], float],
+    pred_sizes: np.ndarray,
+    ref_sizes: np.ndarray,
+) -> tuple[int, int]:
+    """The one-to-one matching of the compatible pairs (overlapping, or within the centroid distance).
+
+    Returns:
+        The number of matched pairs (TP) and the number of predicted components compatible with some lesion.
+    """
+    compatible = sorted(set(overlap) | set(distance))
+    row_index = {p: i for i, p in enumerate(sorted({p for p, _ in compatible}))}
+    col_index = {r: j for j, r in enumerate(sorted({r for _, r in compatible}))}
+    # weight of a compatible pair: a bonus larger than any sum of the other terms (so the number of pairs is
+    # maximised first), then the IoU, then a small closeness term; incompatible pairs weigh 0
+    bonus = 2.0 * (min(len(row_index), len(col_index)) + 1)
+    weights = np.zeros((len(row_index), len(col_index)))
+    for p, r in compatible:
+        inter = overlap.get((p, r), 0)
+        iou = inter / (pred_sizes[p] + ref_sizes[r] - inter)
+        closeness = 1.0 / (1.0 + distance[(p, r)]) if (p, r) in distance else 0.0
+        weights[row_index[p], col_index[r]] = bonus + iou + 1e-3 * closeness
+    matched_rows, matched_cols = linear_sum_assignment(weights, maximize=True)
+    return int(np.count_nonzero(weights[matched_rows, matched_cols] > 0)), len(row_index)
+
+
 def compute_lesion_counts(
     y_pred: np.ndarray | torch.Tensor,
     y: np.ndarray | torch.Tensor,
@@ -139,39 +185,11 @@ def compute_lesion_counts(
 
     pred_sizes = np.bincount(pred_labels.ravel(), minlength=n_pred + 1)[1:]
     ref_sizes = np.bincount(ref_labels.ravel(), minlength=n_ref + 1)[1:]
-
-    # overlap (in voxels) of every (pred, ref) pair of components that share voxels, kept sparse
-    both = (pred_labels > 0) & (ref_labels > 0)
-    pair_ids = (pred_labels[both].astype(np.int64) - 1) * n_ref + (ref_labels[both].astype(np.int64) - 1)
-    pairs, pair_overlaps = np.unique(pair_ids, return_counts=True)
-    overlap = {(int(k // n_ref), int(k % n_ref)): int(v) for k, v in zip(pairs, pair_overlaps)}
-
-    # centroid distance (in mm) of every pair within max_distance_mm and of every overlapping pair
+    overlap = _overlaps(pred_labels, ref_labels, n_ref)
     distance: dict[tuple[int, int], float] = {}
     if spacing_mm is not None:
-        scale = np.asarray(spacing_mm)
-        pred_centroids = _centroids(pred_labels, n_pred, pred_sizes) * scale
-        ref_centroids = _centroids(ref_labels, n_ref, ref_sizes) * scale
-        near = cKDTree(pred_centroids).sparse_distance_matrix(
-            cKDTree(ref_centroids), float(max_distance_mm), output_type="dict"
-        )
-        distance = {(int(p), int(r)): float(d) for (p, r), d in near.items()}
-        for p, r in overlap:
-            distance.setdefault((p, r), float(np.linalg.norm(pred_centroids[p] - ref_centroids[r])))
-
-    compatible = sorted(set(overlap) | set(distance))
-    row_index = {p: i for i, p in enumerate(sorted({p for p, _ in compatible}))}
-    col_index = {r: j for j, r in enumerate(sorted({r for _, r in compatible}))}
-    # weight of a compatible pair: a bonus larger than any sum of the other terms (so the number of pairs is
-    # maximised first), then the IoU, then a small closeness term; incompatible pairs weigh 0
-    bonus = 2.0 * (min(len(row_index), len(col_index)) + 1)
-    weights = np.zeros((len(row_index), len(col_index)))
-    for p, r in compatible:
-        inter = overlap.get((p, r), 0)
-        iou = inter / (pred_sizes[p] + ref_sizes[r] - inter)
-        closeness = 1.0 / (1.0 + distance[(p, r)]) if (p, r) in distance else 0.0
-        weights[row_index[p], col_index[r]] = bonus + iou + 1e-3 * closeness
-    matched_rows, matched_cols = linear_sum_assignment(weights, maximize=True)
-    tp = int(np.count_nonzero(weights[matched_rows, matched_cols] > 0))
-    fp = n_pred - len(row_index)
-    return LesionCounts(tp=tp, fp=fp, fn=n_ref - tp, duplicates=len(row_index) - tp, **voxels)
+        pred_centroids = _centroids(pred_labels, n_pred, pred_sizes) * np.asarray(spacing_mm)
+        ref_centroids = _centroids(ref_labels, n_ref, ref_sizes) * np.asarray(spacing_mm)
+        distance = _centroid_distances(pred_centroids, ref_centroids, float(max_distance_mm), overlap)
+    tp, n_compatible = _match(overlap, distance, pred_sizes, ref_sizes)
+    return LesionCounts(tp=tp, fp=n_pred - n_compatible, fn=n_ref - tp, duplicates=n_compatible - tp, **voxels)

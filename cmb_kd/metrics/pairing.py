@@ -83,6 +83,34 @@ def _find_reference(name: str, ref_dir: Path, references: dict[str, list[Path]])
     return None
 
 
+def _check_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """The two folders, checked to exist and be folders."""
+    folders = []
+    for arg_name, value in (("pred_dir", pred_dir), ("ref_dir", ref_dir)):
+        folder = Path(value)
+        if not folder.exists():
+            raise FileNotFoundError(f"{arg_name} {str(folder)!r} does not exist; expected a folder of NIfTI masks.")
+        if not folder.is_dir():
+            raise ValueError(f"{arg_name} {str(folder)!r} is a file; expected a folder of NIfTI masks.")
+        folders.append(folder)
+    return folders[0], folders[1]
+
+
+def _list_predictions(pred_folder: Path) -> list[tuple[str, Path]]:
+    """``(NAME, path)`` of every ``NAME_cmb_mask.nii.gz`` directly inside ``pred_folder``, sorted; at least one."""
+    predictions = []
+    for path in sorted(pred_folder.iterdir()):
+        stem = nifti_stem(path)
+        if path.is_file() and stem is not None and stem.endswith(PREDICTION_SUFFIX) and stem != PREDICTION_SUFFIX:
+            predictions.append((stem[: -len(PREDICTION_SUFFIX)], path))
+    if not predictions:
+        raise FileNotFoundError(
+            f"pred_dir {str(pred_folder)!r} holds no predicted mask; expected files NAME{PREDICTION_SUFFIX}.nii.gz "
+            "as written by `cmb-kd infer`."
+        )
+    return predictions
+
+
 def pair_prediction_files(
     pred_dir: str | os.PathLike, ref_dir: str | os.PathLike
 ) -> tuple[list[tuple[Path, Path]], list[Path]]:
@@ -119,27 +147,8 @@ def pair_prediction_files(
             predictions have no reference (all of them are listed).
         ValueError: when a path is not a folder, or a prediction matches several references by one rule.
     """
-    folders = []
-    for arg_name, value in (("pred_dir", pred_dir), ("ref_dir", ref_dir)):
-        folder = Path(value)
-        if not folder.exists():
-            raise FileNotFoundError(f"{arg_name} {str(folder)!r} does not exist; expected a folder of NIfTI masks.")
-        if not folder.is_dir():
-            raise ValueError(f"{arg_name} {str(folder)!r} is a file; expected a folder of NIfTI masks.")
-        folders.append(folder)
-    pred_folder, ref_folder = folders
-
-    predictions = []
-    for path in sorted(pred_folder.iterdir()):
-        stem = nifti_stem(path)
-        if path.is_file() and stem is not None and stem.endswith(PREDICTION_SUFFIX) and stem != PREDICTION_SUFFIX:
-            predictions.append((stem[: -len(PREDICTION_SUFFIX)], path))
-    if not predictions:
-        raise FileNotFoundError(
-            f"pred_dir {str(pred_folder)!r} holds no predicted mask; expected files NAME{PREDICTION_SUFFIX}.nii.gz "
-            "as written by `cmb-kd infer`."
-        )
-
+    pred_folder, ref_folder = _check_folders(pred_dir, ref_dir)
+    predictions = _list_predictions(pred_folder)
     references = _list_references(ref_folder)
     pairs: list[tuple[Path, Path]] = []
     unpaired: list[str] = []
@@ -157,7 +166,6 @@ def pair_prediction_files(
             "the same sub-XXX and lr-xF tags, else (NAME without modality token) with NAME.nii.gz directly inside the "
             "reference folder."
         )
-
     used = {reference for _, reference in pairs}
     leftover = [
         path

@@ -1,4 +1,4 @@
-"""Tests of scripts/evaluate_models.py: table formatting, marker replacement, and one tiny end-to-end run."""
+"""Tests of scripts/evaluate_models.py: its command line, and runs end to end on a tiny cohort."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from _test_files import RESULTS_DOC as DOC
+from _test_files import TINY_E2UNET
 from monai.bundle import ConfigParser
 
+from cmb_kd.evaluation import ModelEvaluation, choose_threshold, format_mean_sd
 from cmb_kd.networks import E2UNet
 from cmb_kd.synth import SynthConfig, write_cohort
 
@@ -19,132 +22,24 @@ SPEC = importlib.util.spec_from_file_location("evaluate_models", ROOT / "scripts
 evaluate_models = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(evaluate_models)
 
-TINY_E2UNET = {
-    "_target_": "cmb_kd.networks.E2UNet",
-    "spatial_dims": 3,
-    "in_channels": 1,
-    "out_channels": 1,
-    "channels": [4, 8, 16, 32, 64],
-}
-DOC = """# Results
 
-Intro.
+def test_main_parses_and_calls_the_evaluation(tmp_path, monkeypatch, capsys) -> None:
+    calls = {}
 
-<!-- results:table:start -->
-old main table
-<!-- results:table:end -->
+    def evaluate(cohort, runs, out, **options):
+        calls.update(cohort=cohort, runs=runs, out=out, **options)
+        tables = {name: f"<{name}>" for name in ("table", "magnitude", "ablation", "walltime")}
+        return ModelEvaluation({}, tables, {"phase": "<phase F1>", "magnitude": "<magnitude F1>"}, out / "m.json")
 
-Between.
-
-<!-- results:walltime:start -->
-<!-- results:walltime:end -->
-
-<!-- results:magnitude:start -->
-<!-- results:magnitude:end -->
-
-<!-- results:ablation:start -->
-<!-- results:ablation:end -->
-Outro.
-"""
-
-
-@pytest.mark.parametrize(
-    ("values", "percent", "expected"),
-    [
-        ([0.812], True, "81.2"),
-        ([0.8, 0.85, 0.9], True, "85.0 ± 5.0"),
-        ([1.0, 2.0, 3.0], False, "2.00 ± 1.00"),
-        ([0.25], False, "0.25"),
-        ([0.5, math.nan], True, "n/a"),
-        ([], True, "n/a"),
-    ],
-)
-def test_format_mean_sd(values: list[float], percent: bool, expected: str) -> None:
-    assert evaluate_models.format_mean_sd(values, percent=percent) == expected
-
-
-def test_replace_between_markers_keeps_the_rest_and_is_idempotent() -> None:
-    once = evaluate_models.replace_between_markers(DOC, "table", "| a |\n|---|", source="doc.md")
-    assert "old main table" not in once
-    assert "<!-- results:table:start -->\n| a |\n|---|\n<!-- results:table:end -->" in once
-    assert once.startswith("# Results\n\nIntro.\n\n") and once.endswith("Between.\n\n" + DOC.split("Between.\n\n")[1])
-    assert evaluate_models.replace_between_markers(once, "table", "| a |\n|---|", source="doc.md") == once
-    both = evaluate_models.replace_between_markers(once, "ablation", "x", source="doc.md")
-    assert "<!-- results:ablation:start -->\nx\n<!-- results:ablation:end -->\nOutro.\n" in both
-
-
-@pytest.mark.parametrize(
-    ("text", "match"),
-    [
-        ("no markers", r"notes\.md: marker <!-- results:table:start --> missing"),
-        ("<!-- results:table:start -->\n", r"notes\.md: marker <!-- results:table:end --> missing"),
-        ("<!-- results:table:end --><!-- results:table:start -->", "comes before"),
-        ("<!-- results:table:start -->" * 2 + "<!-- results:table:end -->", "found 2 times"),
-    ],
-)
-def test_replace_between_markers_bad_markers(text: str, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        evaluate_models.replace_between_markers(text, "table", "x", source="notes.md")
-
-
-def _summary(value: float) -> dict[str, float]:
-    return {"tpr": value, "ppv": value, "fp_avg": 2 * value, "f1": value, "dice": value}
-
-
-def test_tables_average_over_seeds_and_list_missing_rows() -> None:
-    summaries = {
-        "teacher": {"hr": _summary(0.9)},
-        "plkd-s0": {"4": _summary(0.7)},
-        "plkd-s1": {"4": _summary(0.8)},
-        "plkd-s2": {"4": _summary(0.9)},
-        "nokd-s0": {"4": _summary(0.5)},
-    }
-    table = evaluate_models.format_main_table(
-        summaries, [4], split="test", n_subjects={"hr": 3, "4": 3}, n_ref={"hr": 12, "4": 10}
-    )
-    rows = table.splitlines()
-    assert rows[0].startswith("| Method | ×4 TPR (%) | ×4 PPV (%) | ×4 FP_avg | ×4 F1 (%) | ×4 Dice (%) |")
-    assert "| Teacher on HR (upper bound) | 90.0 | 90.0 | 1.80 | 90.0 | 90.0 |" in rows
-    assert "| PLKD student (E²U-Net) (3 seeds) | 80.0 ± 10.0 | 80.0 ± 10.0 | 1.60 ± 0.20 |" in table
-    assert "| No-KD student (1 seed) | 50.0 |" in table
-    assert "×4: 3 subjects, 10 reference lesions" in table and "HR: 3 subjects, 12 reference lesions" in table
-    assert "Direct KD student (`direct-sN`)" in table and "DynUNet (nnU-Net), no KD (`dynunet-sN`)" in table
-    ablation = evaluate_models.format_ablation_table(summaries, [2, 4])
-    assert "| +FCM (1 seed) | 50.0 | 50.0 | 1.00 | 50.0 | 50.0 |" in ablation
-    assert "| +PLKD (3 seeds) | 80.0 ± 10.0 |" in ablation
-    assert "2D (`ablation-2d`, `ablation-2d-sN`)" in ablation and "+KD (`direct-sN`)" in ablation
-    summaries |= {"ablation-3d": {"4": _summary(0.6)}, "ablation-3d-s1": {"4": _summary(0.8)}}
-    assert "| 3D (2 seeds) | 70.0 ± 14.1 |" in evaluate_models.format_ablation_table(summaries, [4])
-    assert "not among the factors" in evaluate_models.format_ablation_table(summaries, [2])
-
-
-@pytest.mark.parametrize(
-    ("name", "family", "weights"),
-    [
-        ("teacher", "teacher", "teacher/models/teacher.pt"),
-        ("plkd-s12", "plkd", "plkd-s12/models/model.pt"),
-        ("dynunet-s0", "dynunet", "dynunet-s0/models/dynunet.pt"),
-        ("ablation-hybrid", "ablation", "ablation-hybrid/models/model.pt"),
-        ("ablation-3d-s2", "ablation", "ablation-3d-s2/models/model.pt"),
-        ("screening", None, "screening/models/model.pt"),
-        ("plkd", None, "plkd/models/model.pt"),
-    ],
-)
-def test_run_names(name: str, family: str | None, weights: str) -> None:
-    assert evaluate_models.family_of(name) == family
-    assert evaluate_models.weights_path(Path("runs"), name) == Path("runs") / weights
-
-
-def test_default_network_defs_follow_the_bundle(tmp_path) -> None:
-    bundle = ROOT / "bundles" / "cmb_lr_mri_segmentation"
-    ablation = evaluate_models.network_def_of("ablation-2d", tmp_path, bundle)
-    assert ablation["_target_"] == "cmb_kd.networks.E2UNet" and ablation["fcm"] is False
-    assert ablation["conv_mode"] == "2d"
-    assert evaluate_models.network_def_of("ablation-hybrid-s1", tmp_path, bundle)["conv_mode"] == "hybrid"
-    assert evaluate_models.network_def_of("dynunet-s1", tmp_path, bundle)["_target_"] == "DynUNet"
-    (tmp_path / "plkd-s0").mkdir()
-    (tmp_path / "plkd-s0" / "network_def.json").write_text(json.dumps(TINY_E2UNET))
-    assert evaluate_models.network_def_of("plkd-s0", tmp_path, bundle) == TINY_E2UNET
+    monkeypatch.setattr(evaluate_models, "evaluate_models", evaluate)
+    argv = ["--cohort", "c", "--runs", "r", "--out", str(tmp_path), "--factors", "4", "--thresholds", "0.3", "0.5"]
+    assert evaluate_models.main([*argv, "--no-phase", "--models", "plkd-s0"]) == 0
+    assert (calls["cohort"], calls["runs"], calls["out"]) == (Path("c"), Path("r"), tmp_path)
+    assert calls["factors"] == [4] and calls["thresholds"] == [0.3, 0.5] and calls["phase"] is False
+    assert calls["models"] == ["plkd-s0"] and calls["bundle"] == evaluate_models.BUNDLE and calls["docs"] == []
+    printed = capsys.readouterr()
+    assert printed.out.startswith("<table>\n\nWithout the phase images:\n\n<magnitude>\n\n<ablation>\n")
+    assert "<phase F1>" in printed.out and f"wrote {tmp_path / 'm.json'}" in printed.err
 
 
 @pytest.fixture(scope="session")
@@ -221,7 +116,7 @@ def test_thresholds_chosen_on_one_split_are_used_on_another(tiny_setup, tmp_path
         ):
             assert set(run["thresholds"][mode]) == {"0.3", "0.9"}
             f1 = {float(t): at[factor]["f1"] for t, at in run["thresholds"][mode].items()}
-            assert run[key] == evaluate_models.choose_threshold({t: {"f1": v} for t, v in f1.items()})
+            assert run[key] == choose_threshold({t: {"f1": v} for t, v in f1.items()})
             assert run[section][factor]["metrics"] == run["thresholds"][mode][f"{run[key]:g}"][factor]
         # the tiny cohort's HR grid is 2 mm (the phase rule runs), its ×4 slices 8 mm (beyond the rule's 5 mm)
         assert all(row["phase_rule"] == (factor == "hr") for row in run["factors"][factor]["subjects"])
@@ -267,7 +162,7 @@ def test_merge_keeps_the_runs_evaluated_earlier(tiny_setup, tmp_path, capsys) ->
     for row in ("| Teacher on HR (upper bound) |", "| PLKD student (E²U-Net) (1 seed) |", "| No-KD student (1 seed) |"):
         assert row in printed.out and row in doc.read_text()
     plkd = earlier["runs"]["plkd-s0"]["factors"]["4"]["metrics"]
-    assert f"| +PLKD (1 seed) | {evaluate_models.format_mean_sd([plkd['tpr']], percent=True)} |" in printed.out
+    assert f"| +PLKD (1 seed) | {format_mean_sd([plkd['tpr']], percent=True)} |" in printed.out
     # the record of another split is refused with what differs
     other = json.loads((first / "metrics.json").read_text())
     other["split"] = "validation"
@@ -309,22 +204,6 @@ def test_bundle_thresholds_where_the_phase_rule_runs_on_some_factors_only(tiny_s
     assert (run["threshold"], run["magnitude_threshold"]) == (config["phase_threshold"], config["threshold"])
     assert [row["phase_rule"] for row in run["factors"]["2"]["subjects"]] == [True, True]
     assert [row["phase_rule"] for row in run["factors"]["4"]["subjects"]] == [False, False]
-
-
-def test_choose_threshold_best_f1_lowest_on_ties_nan_as_zero() -> None:
-    choose = evaluate_models.choose_threshold
-    assert choose({0.5: {"f1": 0.4}, 0.7: {"f1": 0.6}, 0.9: {"f1": 0.6}}) == 0.7
-    assert choose({0.5: {"f1": float("nan")}, 0.9: {"f1": 0.1}}) == 0.9
-    assert choose({0.5: {"f1": float("nan")}, 0.9: {"f1": float("nan")}}) == 0.5
-
-
-def test_wall_time_table(tmp_path) -> None:
-    (tmp_path / "teacher").mkdir()
-    record = {"invocations": [{"seconds": 600.0, "finished": False}, {"seconds": 300.0, "finished": True}]}
-    (tmp_path / "teacher" / "wall_time.json").write_text(json.dumps({**record, "seconds": 900.0}))
-    wall_times = {name: evaluate_models.read_wall_time(tmp_path, name) for name in ("teacher", "plkd-s0")}
-    table = evaluate_models.wall_time_table(wall_times)
-    assert table.splitlines()[2:] == ["| teacher | 15.0 | 2 |", "| plkd-s0 | not recorded | |"]
 
 
 def test_bad_input_exits_with_a_message(tiny_setup, tmp_path, capsys) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
 SPEC = importlib.util.spec_from_file_location("false_positive_kinds", ROOT / "scripts" / "false_positive_kinds.py")
 false_positive_kinds = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(false_positive_kinds)
