@@ -1,6 +1,6 @@
 """Evaluates the trained models of docs/results.md on a cohort's test scans and writes the results tables.
 
-Every run of ``scripts/train_models.py`` with final weights segments the split's native ×F scans (the teacher the HR
+Every run of ``cmb-kd train`` with final weights segments the split's native ×F scans (the teacher the HR
 scans) through the bundle's detector, with and without the phase images; see :mod:`cmb_kd.evaluation` and
 ``docs/metrics.md``. Writes ``OUT/metrics.json`` and prints the main table, the same without the phase images and
 the ×4 ablation table. ``--write-docs`` replaces, in each given file, the text between the markers

@@ -1,6 +1,6 @@
 """The trained models of ``docs/results.md`` evaluated on a cohort's split, with the results tables.
 
-Every run of ``scripts/train_models.py`` with final weights (:func:`find_runs`) segments the split's scans
+Every run of ``cmb-kd train`` with final weights (:func:`find_runs`) segments the split's scans
 (:func:`evaluate_cohort`). Lesions are matched and pooled over subjects by :mod:`cmb_kd.metrics` (overlap matching,
 26-connectivity): TPR, PPV, FP_avg (false positives per subject), F1 and voxel Dice.
 
@@ -83,12 +83,12 @@ def _check_options(
 
 def _runs(runs_dir: Path, models: Sequence[str] | None) -> dict[str, Path]:
     if not runs_dir.is_dir():
-        raise ValueError(f"--runs: {runs_dir}: folder not found; expected the runs of scripts/train_models.py")
+        raise ValueError(f"--runs: {runs_dir}: folder not found; expected the runs of cmb-kd train")
     runs = find_runs(runs_dir, models)
     if not runs:
         raise ValueError(
             f"--runs: {runs_dir}: no run with final weights found; expected e.g. plkd-s0/models/model.pt or "
-            "teacher/models/teacher.pt (train them with scripts/train_models.py)"
+            "teacher/models/teacher.pt (train them with cmb-kd train)"
         )
     return runs
 
@@ -212,7 +212,7 @@ def evaluate_models(
 
     Args:
         cohort: the cohort folder written by ``cmb-kd synth``.
-        runs_dir: the folder of the runs of ``scripts/train_models.py``.
+        runs_dir: the folder of the runs of ``cmb-kd train``.
         out: the folder of ``metrics.json`` (created if absent).
         bundle: the bundle whose ``configs/inference.json`` builds the detector.
         split: the datalist list to evaluate.

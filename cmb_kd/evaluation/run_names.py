@@ -1,4 +1,4 @@
-"""The trained runs of ``scripts/train_models.py`` in a runs folder: their names, families, seeds and final weights."""
+"""The trained runs of ``cmb-kd train`` in a runs folder: their names, families, seeds and final weights."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ def test_end_to_end_on_a_tiny_cohort(tiny_setup, tmp_path, capsys) -> None:
     text = doc.read_text()
     assert "old main table" not in text and "| Teacher on HR (upper bound) |" in text
     assert "| +PLKD (1 seed) |" in text and text.endswith("<!-- results:ablation:end -->\nOutro.\n")
-    assert "| plkd-s0 | not recorded | |" in text  # the fake runs were not trained by train_models.py
+    assert "| plkd-s0 | not recorded | |" in text  # the fake runs were not trained by cmb-kd train
 
 
 def test_thresholds_chosen_on_one_split_are_used_on_another(tiny_setup, tmp_path, capsys) -> None:
