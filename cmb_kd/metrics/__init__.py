@@ -6,7 +6,6 @@ reports one value per epoch. :func:`evaluate_folders` evaluates NIfTI folders fo
 The counting rules are documented in ``docs/metrics.md``.
 """
 
-from cmb_kd.io.naming import PREDICTION_SUFFIX, nifti_stem
 from cmb_kd.metrics.evaluate import evaluate_folders
 from cmb_kd.metrics.evaluation_result import EvaluationResult
 from cmb_kd.metrics.lesion_counts import LesionCounts
@@ -22,7 +21,6 @@ from cmb_kd.metrics.subject_evaluation import SUBJECT_COLUMNS, SubjectEvaluation
 __all__ = [
     "CONNECTIVITIES",
     "MODALITY_TOKENS",
-    "PREDICTION_SUFFIX",
     "SUBJECT_COLUMNS",
     "SUMMARY_KEYS",
     "EvaluationResult",
@@ -34,7 +32,6 @@ __all__ = [
     "equivalent_diameters",
     "evaluate_folders",
     "format_metrics_table",
-    "nifti_stem",
     "pair_prediction_files",
     "split_by_diameter",
     "summarize_lesion_counts",

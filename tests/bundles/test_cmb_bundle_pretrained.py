@@ -17,7 +17,8 @@ import pytest
 import torch
 from monai.bundle import ConfigParser
 
-from cmb_kd.metrics import PREDICTION_SUFFIX, LesionCounts, compute_lesion_counts, nifti_stem
+from cmb_kd.io import PREDICTION_SUFFIX, nifti_stem
+from cmb_kd.metrics import LesionCounts, compute_lesion_counts
 from cmb_kd.synth import SynthConfig, write_cohort
 
 # TorchScript is the format MONAI's ckpt_export writes and bundle users load
