@@ -23,7 +23,8 @@ from cmb_kd.synth.shapes import ellipsoid_fraction
 from cmb_kd.synth.signal import block_mean, gre_signal, highpass_phase, swi
 from cmb_kd.synth.slice_profile import SLICE_PROFILES, slice_centres, slice_profile, slice_weights
 from cmb_kd.synth.subject import MIMIC_LABELS, LRAcquisition, SyntheticSubject, simulate_subject
-from cmb_kd.synth.vessels import FLOW_VOID_PATHS, draw_flow_voids, draw_thin_veins, segment_fraction
+from cmb_kd.synth.tubes import segment_fraction
+from cmb_kd.synth.vessels import FLOW_VOID_PATHS, draw_flow_voids, draw_thin_veins
 from cmb_kd.synth.writer import split_subjects, subject_seed, write_cohort, write_subject
 
 __all__ = [

@@ -21,7 +21,8 @@ from cmb_kd.synth.lesions import Lesion, draw_calcifications, draw_cmb, draw_cmb
 from cmb_kd.synth.placement import place_clusters, place_lesions, relocate_lesions, visible_radius
 from cmb_kd.synth.signal import GAMMA_BAR, gre_signal, highpass_phase, swi
 from cmb_kd.synth.tissue import FLOW_VOID, TISSUES, Tissue, tissue_properties
-from cmb_kd.synth.vessels import Vein, draw_flow_voids, draw_thin_veins, draw_veins, rasterise_tube, segment_fraction
+from cmb_kd.synth.tubes import rasterise_tube, segment_fraction
+from cmb_kd.synth.vessels import Vein, draw_flow_voids, draw_thin_veins, draw_veins
 
 __all__ = ["LRAcquisition", "SyntheticSubject", "simulate_subject", "MIMIC_LABELS"]
 
