@@ -17,8 +17,9 @@ import numpy as np
 from cmb_kd import __version__
 from cmb_kd.io import OutputError, prepare_folder, write_bytes_atomic
 from cmb_kd.synth.config import SynthConfig
+from cmb_kd.synth.mimic_map import MIMIC_LABELS
 from cmb_kd.synth.preview import plot_subject
-from cmb_kd.synth.subject import MIMIC_LABELS, SyntheticSubject, simulate_subject
+from cmb_kd.synth.subject import SyntheticSubject, simulate_subject
 
 __all__ = ["write_cohort", "write_subject", "subject_seed", "split_subjects"]
 
@@ -64,7 +65,7 @@ def write_subject(subject: SyntheticSubject, folder: Path, name: str) -> dict[st
     """Writes one subject's files into ``folder`` and returns its datalist entry (paths relative to the cohort).
 
     Files: ``NAME_T2S`` (HR magnitude), ``NAME_phase``, ``NAME_SWI``, ``NAME_CMB`` (label),
-    ``NAME_brainmask``, ``NAME_mimics`` (values of :data:`~cmb_kd.synth.subject.MIMIC_LABELS`), and for
+    ``NAME_brainmask``, ``NAME_mimics`` (values of :data:`~cmb_kd.synth.mimic_map.MIMIC_LABELS`), and for
     each factor F the native thick-slice ``NAME_T2S_lr-xF``, ``NAME_SWI_lr-xF``, ``NAME_phase_lr-xF``,
     ``NAME_CMB_lr-xF``, ``NAME_brainmask_lr-xF``; plus ``NAME.json`` describing lesions, mimics and acquisition,
     with the datalist entry (``datalist_entry``).
