@@ -9,6 +9,7 @@ from cmb_kd.synth.contrast import randomise_contrast
 from cmb_kd.synth.dipole import dipole_field, dipole_kernel
 from cmb_kd.synth.kspace import KSPACE_WINDOWS, apply_kspace_filter, kspace_filter, kspace_matrix, kspace_resample
 from cmb_kd.synth.lesions import Lesion, draw_cmb, draw_cmb_count, source_radius
+from cmb_kd.synth.mimic_map import MIMIC_LABELS
 from cmb_kd.synth.placement import extent_separation, place_clusters, relocate_lesions
 from cmb_kd.synth.scanner import RenderedScan, render_scan
 from cmb_kd.synth.scanner_config import (
@@ -22,8 +23,9 @@ from cmb_kd.synth.scanner_draw import ScannerDraw, draw_scanner
 from cmb_kd.synth.shapes import ellipsoid_fraction
 from cmb_kd.synth.signal import block_mean, gre_signal, highpass_phase, swi
 from cmb_kd.synth.slice_profile import SLICE_PROFILES, slice_centres, slice_profile, slice_weights
-from cmb_kd.synth.subject import MIMIC_LABELS, LRAcquisition, SyntheticSubject, simulate_subject
-from cmb_kd.synth.vessels import FLOW_VOID_PATHS, draw_flow_voids, draw_thin_veins, segment_fraction
+from cmb_kd.synth.subject import LRAcquisition, SyntheticSubject, simulate_subject
+from cmb_kd.synth.tubes import segment_fraction
+from cmb_kd.synth.vessels import FLOW_VOID_PATHS, draw_flow_voids, draw_thin_veins
 from cmb_kd.synth.writer import split_subjects, subject_seed, write_cohort, write_subject
 
 __all__ = [

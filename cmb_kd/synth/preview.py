@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cmb_kd.synth.subject import MIMIC_LABELS, SyntheticSubject
+from cmb_kd.synth.mimic_map import MIMIC_LABELS
+from cmb_kd.synth.subject import SyntheticSubject
 
 __all__ = ["plot_subject"]
 

@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage, sparse
 
 from cmb_kd.checks import as_affine
 from cmb_kd.synth.acquisition import bias_field
-from cmb_kd.synth.kspace import apply_kspace_filter, kspace_filter, kspace_matrix, kspace_resample
+from cmb_kd.synth.kspace import apply_kspace_filter, kspace_filter, kspace_resample
 from cmb_kd.synth.labels import visible_extent
+from cmb_kd.synth.presentation import orientation, reorient, store, strip_mask_hr, warp
+from cmb_kd.synth.scan_geometry import ScanGeometry, render_mask, scan_geometry, weight_slices
 from cmb_kd.synth.scanner_draw import ScannerDraw
-from cmb_kd.synth.slice_profile import slice_centres, slice_weights
 
 if TYPE_CHECKING:
     from cmb_kd.synth.subject import SyntheticSubject
@@ -48,8 +48,6 @@ __all__ = ["RenderedScan", "render_scan"]
 _LABEL_HALF_WIDTH_MM = 12.0
 #: Rendered brain voxels within this relative distance of the subject's white-matter level count as white matter.
 _WM_TOLERANCE = 0.1
-#: Percentile of the brain magnitude that the intensity warp maps to itself.
-_WARP_PERCENTILE = 99.0
 #: Smallest lesion-free magnitude in the label ratio (as the cohort's labels use).
 _RATIO_EPS = 1e-6
 
@@ -79,92 +77,6 @@ class RenderedScan:
     record: dict
 
 
-@dataclass
-class _Geometry:
-    matrix: tuple[int, int]
-    spacing: tuple[float, float, float]
-    centres_mm: np.ndarray
-    weights: np.ndarray
-    affine: np.ndarray
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (*self.matrix, len(self.centres_mm))
-
-
-def _geometry(shape: tuple[int, int, int], hr_affine: np.ndarray, draw: ScannerDraw) -> _Geometry:
-    hr_spacing = np.linalg.norm(hr_affine[:3, :3], axis=0)
-    matrix = tuple(kspace_matrix(shape[k], float(hr_spacing[k]), draw.inplane_spacing) for k in range(2))
-    if draw.slice_thickness > shape[2] * hr_spacing[2]:
-        raise ValueError(
-            f"draw.slice_thickness: {draw.slice_thickness} mm is thicker than the subject's field of view along "
-            f"the slice axis ({shape[2]} x {hr_spacing[2]:g} mm)"
-        )
-    centres = slice_centres(shape[2], float(hr_spacing[2]), draw.slice_thickness, draw.slice_gap, draw.slice_offset)
-    weights = slice_weights(
-        draw.slice_profile,
-        centres,
-        shape[2],
-        float(hr_spacing[2]),
-        draw.slice_thickness,
-        time_bandwidth=draw.rf_time_bandwidth,
-    )
-    step = draw.slice_thickness + draw.slice_gap
-    to_hr = np.eye(4)
-    to_hr[0, 0], to_hr[1, 1] = shape[0] / matrix[0], shape[1] / matrix[1]
-    to_hr[2, 2], to_hr[2, 3] = step / hr_spacing[2], centres[0] / hr_spacing[2]
-    spacing = (
-        float(hr_spacing[0] * shape[0] / matrix[0]),
-        float(hr_spacing[1] * shape[1] / matrix[1]),
-        float(step),
-    )
-    return _Geometry(matrix, spacing, centres, weights, hr_affine @ to_hr)
-
-
-def _weight_slices(volume: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(X, Y, Z) volume -> (X, Y, n) acquired slices: each the weights' combination of the HR slices."""
-    x, y, z = volume.shape
-    return (volume.reshape(x * y, z) @ weights.T).reshape(x, y, weights.shape[0])
-
-
-def _area_weights(n_hr: int, n_out: int) -> sparse.csr_matrix:
-    """Fraction of each output voxel (centred at i·n_hr/n_out HR voxels, as wide) covered by each HR voxel."""
-    r = n_hr / n_out
-    centres = np.arange(n_out)[:, None] * r
-    edges = np.arange(n_hr)[None, :]
-    overlap = np.clip(np.minimum(centres + r / 2, edges + 0.5) - np.maximum(centres - r / 2, edges - 0.5), 0, None)
-    return sparse.csr_matrix((overlap / r).astype(np.float32))
-
-
-def _render_mask(mask: np.ndarray, geometry: _Geometry) -> np.ndarray:
-    """Boolean mask on the rendered grid: the HR mask's voxel fraction (slice profile x pixel area) >= 0.5."""
-    fraction = _weight_slices(mask.astype(np.float32), geometry.weights)
-    x, y, n = fraction.shape
-    (mx, my) = geometry.matrix
-    fraction = (_area_weights(x, mx) @ fraction.reshape(x, y * n)).reshape(mx, y, n)
-    fraction = _area_weights(y, my) @ fraction.transpose(1, 0, 2).reshape(y, mx * n)
-    return fraction.reshape(my, mx, n).transpose(1, 0, 2) >= 0.5
-
-
-def _strip_mask_hr(brain: np.ndarray, margin_mm: float, hr_spacing: np.ndarray) -> np.ndarray:
-    """The brain eroded (margin < 0) or dilated (margin > 0) by ``|margin_mm|`` mm, on the HR grid."""
-    if margin_mm == 0 or not brain.any():
-        return brain
-    border = np.ceil(abs(margin_mm) / hr_spacing).astype(int) + 2
-    idx = np.argwhere(brain)
-    lo = np.maximum(idx.min(axis=0) - border, 0)
-    hi = np.minimum(idx.max(axis=0) + border + 1, brain.shape)
-    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-    local = brain[box]
-    if margin_mm > 0:
-        local = ndimage.distance_transform_edt(~local, sampling=hr_spacing) <= margin_mm
-    else:
-        local = ndimage.distance_transform_edt(local, sampling=hr_spacing) > -margin_mm
-    out = np.zeros_like(brain)
-    out[box] = local
-    return out
-
-
 def _wm_level(acquisition: dict) -> float:
     """White-matter mean of the subject's noise-free HR magnitude: SNR times noise sigma of its record."""
     try:
@@ -182,68 +94,13 @@ def _wm_level(acquisition: dict) -> float:
     return level
 
 
-def _warp(magnitude: np.ndarray, brain: np.ndarray, draw: ScannerDraw) -> tuple[np.ndarray, float | None]:
-    """Monotonic intensity warp fixing 0 and the brain's 99th percentile (returned as the reference)."""
-    if draw.intensity_warp == "none":
-        return magnitude, None
-    if not brain.any():
-        raise ValueError("subject.brain_mask: the brain is empty on the rendered grid; the intensity warp needs it")
-    reference = max(float(np.percentile(magnitude[brain], _WARP_PERCENTILE)), 1e-12)
-    x = magnitude / np.float32(reference)
-    if draw.intensity_warp == "gamma":
-        y = np.power(x, np.float32(draw.gamma))
-    else:
-        slopes = np.asarray(draw.warp_slopes, dtype=np.float64)
-        knots_x = np.linspace(0.0, 1.0, len(slopes) + 1)
-        knots_y = np.concatenate([[0.0], np.cumsum(slopes)]) / slopes.sum()
-        last = slopes[-1] / slopes.sum() * len(slopes)
-        y = np.where(x <= 1.0, np.interp(x, knots_x, knots_y), 1.0 + (x - 1.0) * last)
-    return (y * reference).astype(np.float32), reference
-
-
-def _store(image: np.ndarray, keep: np.ndarray, draw: ScannerDraw) -> tuple[np.ndarray, float]:
-    """Background, global scale and data type; integer types take the largest scale <= the drawn one that fits."""
-    dtype = np.dtype(draw.dtype)
-    if draw.presentation == "skull_stripped_zero":
-        image = np.where(keep, image, np.float32(0.0))
-    if dtype.kind == "f":
-        stored = (image * np.float32(draw.intensity_scale)).astype(dtype)
-        if draw.presentation == "skull_stripped_nan":
-            stored[~keep] = np.nan
-        return stored, float(draw.intensity_scale)
-    top = float(np.iinfo(dtype).max)
-    peak = float(image.max()) if image.size else 0.0
-    scale = min(float(draw.intensity_scale), top / peak) if peak > 0 else float(draw.intensity_scale)
-    stored = np.clip(np.rint(image * np.float32(scale)), 0, top).astype(dtype)
-    return stored, scale
-
-
-def _orientation(shape: tuple[int, int, int], draw: ScannerDraw) -> np.ndarray:
-    """4x4 matrix from stored voxel indices to rendered voxel indices."""
-    matrix = np.zeros((4, 4))
-    matrix[3, 3] = 1.0
-    for stored_axis, rendered_axis in enumerate(draw.axis_permutation):
-        if draw.flips[stored_axis]:
-            matrix[rendered_axis, stored_axis] = -1.0
-            matrix[rendered_axis, 3] = shape[rendered_axis] - 1
-        else:
-            matrix[rendered_axis, stored_axis] = 1.0
-    return matrix
-
-
-def _reorient(array: np.ndarray, draw: ScannerDraw) -> np.ndarray:
-    out = np.transpose(array, draw.axis_permutation)
-    flipped = tuple(axis for axis, f in enumerate(draw.flips) if f)
-    return np.ascontiguousarray(np.flip(out, axis=flipped) if flipped else out)
-
-
 def _add_noise_in_place(signal: np.ndarray, sigma: float, rng: np.random.Generator) -> None:
     """Complex Gaussian noise of standard deviation ``sigma`` per part, one part at a time (as add_complex_noise)."""
     for part in (signal.real, signal.imag):
         part += np.float32(sigma) * rng.standard_normal(signal.shape, dtype=np.float32)
 
 
-def _label_boxes(lesions, geometry: _Geometry) -> list[tuple[np.ndarray, tuple[slice, slice, slice] | None]]:
+def _label_boxes(lesions: list, geometry: ScanGeometry) -> list[tuple[np.ndarray, tuple[slice, slice, slice] | None]]:
     """Each CMB's centre in rendered voxel coordinates and the box searched for its visible extent."""
     inverse = np.linalg.inv(geometry.affine)
     shape = np.array(geometry.shape)
@@ -260,6 +117,11 @@ def _label_boxes(lesions, geometry: _Geometry) -> list[tuple[np.ndarray, tuple[s
 
 
 def _check_subject(subject: SyntheticSubject) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The subject's signals with and without lesions (complex64), brain mask (bool) and affine (float64).
+
+    Raises:
+        ValueError: if the signals are not 3D, the arrays' shapes disagree or the affine is not 4×4.
+    """
     clean = np.asarray(subject.clean)
     background = np.asarray(subject.clean_without_lesions)
     brain = np.asarray(subject.brain_mask) > 0
@@ -271,6 +133,166 @@ def _check_subject(subject: SyntheticSubject) -> tuple[np.ndarray, np.ndarray, n
             raise ValueError(f"subject.{name}: expected the shape of subject.clean {clean.shape}, got {array.shape}")
     as_affine(affine, "subject.affine")
     return clean.astype(np.complex64, copy=False), background.astype(np.complex64, copy=False), brain, affine
+
+
+def _check_arguments(draw: ScannerDraw, rng: np.random.Generator, label_threshold: float) -> None:
+    """Raises the TypeError or ValueError of :func:`render_scan` for a bad draw, generator or threshold."""
+    if not isinstance(draw, ScannerDraw):
+        raise TypeError(f"draw: expected a ScannerDraw (from draw_scanner), got {type(draw).__name__}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    if isinstance(label_threshold, bool) or not 0 < label_threshold < 1:
+        raise ValueError(f"label_threshold: expected a fraction in (0, 1), got {label_threshold!r}")
+
+
+def _reconstruction_filter(geometry: ScanGeometry, draw: ScannerDraw) -> np.ndarray | None:
+    """The k-space filter of the drawn window and partial Fourier; ``None`` when neither is drawn."""
+    if draw.kspace_window == "none" and draw.partial_fourier >= 1.0:
+        return None
+    return kspace_filter(
+        geometry.matrix,
+        draw.kspace_window,
+        partial_fourier=draw.partial_fourier,
+        phase_axis=draw.phase_axis,
+        partial_fourier_side=draw.partial_fourier_side,
+    )
+
+
+def _render_labels(
+    lesions: list,
+    slices: np.ndarray,
+    background: np.ndarray,
+    geometry: ScanGeometry,
+    k_filter: np.ndarray | None,
+    threshold: float,
+) -> tuple[np.ndarray, list[dict]]:
+    """CMB labels: visible extents from the filtered noise-free signals with and without lesions.
+
+    Only the rendered slices that some CMB's search box needs are reconstructed.
+
+    Args:
+        lesions: the subject's CMBs (their ``centre_mm``).
+        slices: noise-free acquired slices with lesions (X, Y, n), before in-plane sampling.
+        background: noise-free HR signal without lesions (X, Y, Z).
+        geometry: the rendered grid.
+        k_filter: reconstruction filter, or ``None``.
+        threshold: visibility threshold on the ratio.
+
+    Returns:
+        ``(cmb_label, visibility)``: uint8 label of the rendered shape and one record per CMB.
+    """
+    cmb_label = np.zeros(geometry.shape, np.uint8)
+    boxes = _label_boxes(lesions, geometry)
+    needed = sorted({k for _, box in boxes if box is not None for k in range(box[2].start, box[2].stop)})
+    if needed:
+        position = np.full(geometry.shape[2], -1)
+        position[needed] = np.arange(len(needed))
+        with_lesions = np.abs(kspace_resample(slices[:, :, needed], geometry.matrix, k_filter=k_filter))
+        without = np.abs(
+            kspace_resample(weight_slices(background, geometry.weights[needed]), geometry.matrix, k_filter=k_filter)
+        )
+    visibility = []
+    for (centre, box), lesion in zip(boxes, lesions, strict=True):
+        visible = False
+        if box is not None:
+            local_z = slice(int(position[box[2].start]), int(position[box[2].start]) + box[2].stop - box[2].start)
+            local = (box[0], box[1], local_z)
+            ratio = with_lesions[local] / np.maximum(without[local], np.float32(_RATIO_EPS))
+            lo = np.array([box[0].start, box[1].start, box[2].start])
+            full = tuple(slice(0, n) for n in ratio.shape)
+            mask, visible = visible_extent(ratio, centre - lo, full, threshold)
+            if visible:
+                cmb_label[box][mask] = 1
+        visibility.append(
+            {
+                "centre_mm": np.round(np.asarray(lesion.centre_mm, dtype=float), 3).tolist(),
+                "centre_voxel": np.round(centre, 3).tolist(),
+                "visible": bool(visible),
+            }
+        )
+    return cmb_label, visibility
+
+
+def _acquire(
+    signal: np.ndarray,
+    brain: np.ndarray,
+    wm_level: float,
+    k_filter: np.ndarray | None,
+    draw: ScannerDraw,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, float, float]:
+    """Receive bias, noise white in k-space, reconstruction filter, magnitude.
+
+    The noise is set so that the rendered white matter (brain voxels near the subject's white-matter level)
+    has the drawn SNR; the filter's RMS gain is divided out of the noise, so the SNR holds after it.
+
+    Args:
+        signal: noise-free complex signal on the rendered grid (X, Y, n), consumed.
+        brain: boolean brain mask on the rendered grid.
+        wm_level: white-matter magnitude of the subject's noise-free signal.
+        k_filter: reconstruction filter, or ``None``.
+        draw: the scanner (``bias_amplitude``, ``snr``).
+        rng: draws the bias field, then the noise.
+
+    Returns:
+        ``(magnitude, wm_signal, sigma)``: float32 magnitude, white-matter signal and noise sigma.
+
+    Raises:
+        ValueError: if no rendered brain voxel lies near the white-matter level.
+    """
+    bias = bias_field(signal.shape, rng, draw.bias_amplitude)
+    magnitude = np.abs(signal)
+    white_matter = brain & (np.abs(magnitude / np.float32(wm_level) - 1.0) < _WM_TOLERANCE)
+    if not white_matter.any():
+        raise ValueError(
+            f"subject: no rendered brain voxel lies within {_WM_TOLERANCE:.0%} of the white-matter level {wm_level:g} "
+            "of its record (snr_wm x noise_sigma); the SNR cannot be set"
+        )
+    wm_signal = float((magnitude[white_matter] * bias[white_matter]).mean())
+    del magnitude
+    sigma = wm_signal / draw.snr
+    gain = 1.0 if k_filter is None else float(np.sqrt(np.mean(k_filter.astype(np.float64) ** 2)))
+    signal *= bias
+    del bias
+    _add_noise_in_place(signal, sigma / gain, rng)
+    if k_filter is not None:
+        signal = apply_kspace_filter(signal, k_filter)
+    return np.abs(signal).astype(np.float32, copy=False), wm_signal, sigma
+
+
+def _record(
+    draw: ScannerDraw,
+    hr_shape: tuple[int, int, int],
+    hr_spacing: np.ndarray,
+    geometry: ScanGeometry,
+    affine: np.ndarray,
+    values: dict,
+    visibility: list[dict],
+) -> dict:
+    """JSON-serialisable description of the scan: the draw, the geometry, the levels and each CMB's visibility."""
+    shape = geometry.shape
+    stored_shape = tuple(shape[a] for a in draw.axis_permutation)
+    stored_spacing = np.linalg.norm(affine[:3, :3], axis=0)
+    return {
+        **draw.record(),
+        "hr_shape": [int(n) for n in hr_shape],
+        "hr_spacing_mm": [round(float(s), 5) for s in hr_spacing],
+        "rendered_shape": [int(n) for n in shape],
+        "rendered_spacing_mm": [round(s, 5) for s in geometry.spacing],
+        "stored_shape": [int(n) for n in stored_shape],
+        "stored_spacing_mm": [round(float(s), 5) for s in stored_spacing],
+        "slice_axis": int(draw.axis_permutation.index(2)),
+        "n_slices": int(shape[2]),
+        "slice_coverage_mm": round(float(shape[2] * draw.slice_thickness), 5),
+        "slice_fov_mm": round(float(hr_shape[2] * hr_spacing[2]), 5),
+        "wm_signal": round(values["wm_signal"], 5),
+        "noise_sigma": round(values["sigma"], 6),
+        "warp_reference": None if values["reference"] is None else round(values["reference"], 5),
+        "stored_scale": float(f"{values['stored_scale']:.6g}"),
+        "label_threshold": float(values["label_threshold"]),
+        "cmbs": visibility,
+        "n_cmb_visible": int(sum(v["visible"] for v in visibility)),
+    }
 
 
 def render_scan(
@@ -299,124 +321,43 @@ def render_scan(
         ValueError: if the subject's arrays disagree, its record lacks the white-matter level, the
             slices are thicker than its field of view, or ``label_threshold`` is not in (0, 1).
     """
-    if not isinstance(draw, ScannerDraw):
-        raise TypeError(f"draw: expected a ScannerDraw (from draw_scanner), got {type(draw).__name__}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    if isinstance(label_threshold, bool) or not 0 < label_threshold < 1:
-        raise ValueError(f"label_threshold: expected a fraction in (0, 1), got {label_threshold!r}")
+    _check_arguments(draw, rng, label_threshold)
     clean, background, brain_hr, hr_affine = _check_subject(subject)
     wm_level = _wm_level(subject.acquisition)
-    geometry = _geometry(clean.shape, hr_affine, draw)
+    geometry = scan_geometry(clean.shape, hr_affine, draw)
     hr_spacing = np.linalg.norm(hr_affine[:3, :3], axis=0)
     shape = geometry.shape
-    k_filter = None
-    if draw.kspace_window != "none" or draw.partial_fourier < 1.0:
-        k_filter = kspace_filter(
-            geometry.matrix,
-            draw.kspace_window,
-            partial_fourier=draw.partial_fourier,
-            phase_axis=draw.phase_axis,
-            partial_fourier_side=draw.partial_fourier_side,
-        )
+    k_filter = _reconstruction_filter(geometry, draw)
 
     # noise-free acquired slices, in-plane sampled (the reconstruction filter comes after the noise)
-    slices = _weight_slices(clean, geometry.weights)
+    slices = weight_slices(clean, geometry.weights)
     signal = kspace_resample(slices, geometry.matrix)
-    brain = _render_mask(brain_hr, geometry)
-
-    # labels: visible extents from the filtered noise-free signals with and without lesions, in the slices they need
-    cmb_label = np.zeros(shape, np.uint8)
-    boxes = _label_boxes(subject.lesions, geometry)
-    needed = sorted({k for _, box in boxes if box is not None for k in range(box[2].start, box[2].stop)})
-    visibility = []
-    if needed:
-        position = np.full(shape[2], -1)
-        position[needed] = np.arange(len(needed))
-        with_lesions = np.abs(kspace_resample(slices[:, :, needed], geometry.matrix, k_filter=k_filter))
-        without = np.abs(
-            kspace_resample(_weight_slices(background, geometry.weights[needed]), geometry.matrix, k_filter=k_filter)
-        )
+    brain = render_mask(brain_hr, geometry)
+    cmb_label, visibility = _render_labels(subject.lesions, slices, background, geometry, k_filter, label_threshold)
     del slices
-    for (centre, box), lesion in zip(boxes, subject.lesions, strict=True):
-        visible = False
-        if box is not None:
-            local_z = slice(int(position[box[2].start]), int(position[box[2].start]) + box[2].stop - box[2].start)
-            local = (box[0], box[1], local_z)
-            ratio = with_lesions[local] / np.maximum(without[local], np.float32(_RATIO_EPS))
-            lo = np.array([box[0].start, box[1].start, box[2].start])
-            full = tuple(slice(0, n) for n in ratio.shape)
-            mask, visible = visible_extent(ratio, centre - lo, full, label_threshold)
-            if visible:
-                cmb_label[box][mask] = 1
-        visibility.append(
-            {
-                "centre_mm": np.round(np.asarray(lesion.centre_mm, dtype=float), 3).tolist(),
-                "centre_voxel": np.round(centre, 3).tolist(),
-                "visible": bool(visible),
-            }
-        )
-    if needed:
-        del with_lesions, without
-
-    # receive bias, noise white in k-space, reconstruction filter, magnitude
-    bias = bias_field(shape, rng, draw.bias_amplitude)
-    magnitude = np.abs(signal)
-    white_matter = brain & (np.abs(magnitude / np.float32(wm_level) - 1.0) < _WM_TOLERANCE)
-    if not white_matter.any():
-        raise ValueError(
-            f"subject: no rendered brain voxel lies within {_WM_TOLERANCE:.0%} of the white-matter level {wm_level:g} "
-            "of its record (snr_wm x noise_sigma); the SNR cannot be set"
-        )
-    wm_signal = float((magnitude[white_matter] * bias[white_matter]).mean())
-    del magnitude
-    sigma = wm_signal / draw.snr
-    gain = 1.0 if k_filter is None else float(np.sqrt(np.mean(k_filter.astype(np.float64) ** 2)))
-    signal *= bias
-    del bias
-    _add_noise_in_place(signal, sigma / gain, rng)
-    if k_filter is not None:
-        signal = apply_kspace_filter(signal, k_filter)
-    magnitude = np.abs(signal).astype(np.float32, copy=False)
+    magnitude, wm_signal, sigma = _acquire(signal, brain, wm_level, k_filter, draw, rng)
     del signal
 
     # presentation and storage
     stripped = draw.presentation != "whole_head"
-    keep = _render_mask(_strip_mask_hr(brain_hr, draw.strip_margin, hr_spacing), geometry) if stripped else None
-    magnitude, reference = _warp(magnitude, brain, draw)
+    keep = render_mask(strip_mask_hr(brain_hr, draw.strip_margin, hr_spacing), geometry) if stripped else None
+    magnitude, reference = warp(magnitude, brain, draw)
     keep = np.ones(shape, dtype=bool) if keep is None else keep
-    image, stored_scale = _store(magnitude, keep, draw)
+    image, stored_scale = store(magnitude, keep, draw)
     del magnitude
-    to_rendered = _orientation(shape, draw)
-    affine = geometry.affine @ to_rendered
-    stored_shape = tuple(shape[a] for a in draw.axis_permutation)
-    stored_spacing = np.linalg.norm(affine[:3, :3], axis=0)
-    fov_mm = float(clean.shape[2] * hr_spacing[2])
-    record = {
-        **draw.record(),
-        "hr_shape": [int(n) for n in clean.shape],
-        "hr_spacing_mm": [round(float(s), 5) for s in hr_spacing],
-        "rendered_shape": [int(n) for n in shape],
-        "rendered_spacing_mm": [round(s, 5) for s in geometry.spacing],
-        "stored_shape": [int(n) for n in stored_shape],
-        "stored_spacing_mm": [round(float(s), 5) for s in stored_spacing],
-        "slice_axis": int(draw.axis_permutation.index(2)),
-        "n_slices": int(shape[2]),
-        "slice_coverage_mm": round(float(shape[2] * draw.slice_thickness), 5),
-        "slice_fov_mm": round(fov_mm, 5),
-        "wm_signal": round(wm_signal, 5),
-        "noise_sigma": round(sigma, 6),
-        "warp_reference": None if reference is None else round(reference, 5),
-        "stored_scale": float(f"{stored_scale:.6g}"),
-        "label_threshold": float(label_threshold),
-        "cmbs": visibility,
-        "n_cmb_visible": int(sum(v["visible"] for v in visibility)),
+    affine = geometry.affine @ orientation(shape, draw)
+    values = {
+        "wm_signal": wm_signal,
+        "sigma": sigma,
+        "reference": reference,
+        "stored_scale": stored_scale,
+        "label_threshold": label_threshold,
     }
     return RenderedScan(
-        image=_reorient(image, draw),
+        image=reorient(image, draw),
         affine=affine,
-        cmb_label=_reorient(cmb_label, draw),
-        brain_mask=_reorient(brain.astype(np.uint8), draw),
-        presentation_mask=_reorient(keep.astype(np.uint8), draw),
-        record=record,
+        cmb_label=reorient(cmb_label, draw),
+        brain_mask=reorient(brain.astype(np.uint8), draw),
+        presentation_mask=reorient(keep.astype(np.uint8), draw),
+        record=_record(draw, clean.shape, hr_spacing, geometry, affine, values, visibility),
     )

@@ -1,8 +1,8 @@
 """Vessels, the commonest CMB mimics: veins (sulcal, medullary, superior sagittal sinus, sub-voxel) and flow voids.
 
 Each vessel is a tube around a smooth random path, rasterised as a sub-voxel volume fraction
-(3×3×3 samples per voxel; sub-voxel veins, straight segments, 128 low-discrepancy samples), so thin
-vessels have the partial volume a real acquisition gives them. Sub-voxel veins run close to the slice
+(:mod:`~cmb_kd.synth.tubes`), so thin vessels have the partial volume a real acquisition gives them. Sub-voxel
+veins run close to the slice
 axis, so a thick slice shows them as dots; flow voids are segments of the large arteries and sinuses
 whose fast flow leaves no signal.
 """
@@ -14,14 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import cKDTree
+
+from cmb_kd.synth.tubes import rasterise_tube
 
 __all__ = [
     "Vein",
     "FLOW_VOID_PATHS",
-    "tube_fraction",
-    "segment_fraction",
-    "rasterise_tube",
     "draw_veins",
     "draw_thin_veins",
     "draw_flow_voids",
@@ -54,132 +52,6 @@ class Vein:
     kind: str
     points: np.ndarray
     radius: float
-
-
-def tube_fraction(
-    points: np.ndarray, radius: float, shape: tuple[int, int, int], spacing: float, samples: int = 3
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
-    """Volume fraction of a tube of ``radius`` (mm) around a path, in the voxels it touches.
-
-    Args:
-        points: path in voxel coordinates, (N, 3), densely sampled (spacing below the radius).
-        radius: tube radius in mm.
-        shape: grid shape.
-        spacing: isotropic voxel size in mm.
-        samples: sample points per voxel and axis.
-
-    Returns:
-        ``(index, fraction)``: the voxel indices (a tuple of three integer arrays) and their float32 fractions.
-    """
-    r = radius / spacing
-    empty = tuple(np.zeros(0, int) for _ in range(3)), np.zeros(0, np.float32)
-    lo = np.maximum(np.floor(points.min(axis=0) - r - 1).astype(int), 0)
-    hi = np.minimum(np.ceil(points.max(axis=0) + r + 2).astype(int), shape)
-    if np.any(hi <= lo):
-        return empty
-    tree = cKDTree(points)
-    box = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
-    box = box.reshape(-1, 3).astype(np.float32)
-    near, _ = tree.query(box, distance_upper_bound=r + 0.9)
-    box = box[np.isfinite(near)]
-    if box.size == 0:
-        return empty
-    axis = (np.arange(samples) - (samples - 1) / 2.0) / samples
-    offsets = np.stack(np.meshgrid(*[axis] * 3, indexing="ij"), -1).reshape(-1, 3)
-    sample_points = (box[:, None, :] + offsets[None]).reshape(-1, 3)
-    dist, _ = tree.query(sample_points)
-    fraction = (dist.reshape(len(box), samples**3) <= r).mean(axis=1).astype(np.float32)
-    return tuple(box.astype(int).T), fraction
-
-
-def _radical_inverse(index: np.ndarray, base: int) -> np.ndarray:
-    out = np.zeros(len(index))
-    scale = 1.0 / base
-    index = index.copy()
-    while np.any(index > 0):
-        out += (index % base) * scale
-        index //= base
-        scale /= base
-    return out
-
-
-#: Irrational multipliers (square roots of primes) of the per-voxel Weyl shift of the sample points.
-_WEYL = np.sqrt(np.array([[2.0, 3.0, 5.0], [7.0, 11.0, 13.0], [17.0, 19.0, 23.0]]))
-
-
-def _halton(n: int) -> np.ndarray:
-    """First ``n`` points of the 3D Halton sequence (bases 2, 3, 5) in [0, 1)³, skipping the origin."""
-    index = np.arange(1, n + 1)
-    return np.stack([_radical_inverse(index, base) for base in (2, 3, 5)], axis=1)
-
-
-def _segment_distance(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    direction = end - start
-    t = np.clip(((points - start) @ direction) / max(float(direction @ direction), 1e-12), 0.0, 1.0)
-    return np.linalg.norm(points - (start + t[:, None] * direction), axis=1)
-
-
-def segment_fraction(
-    start: np.ndarray,
-    end: np.ndarray,
-    radius: float,
-    shape: tuple[int, int, int],
-    spacing: float,
-    samples: int = 128,
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
-    """Volume fraction of a straight tube (capsule) of ``radius`` mm between two points, in the voxels it touches.
-
-    Each voxel is sampled at ``samples`` points of a Halton sequence, whose projections onto the image
-    plane are all distinct, shifted modulo 1 by an offset of its own, so a tube much thinner than a voxel
-    and parallel to an axis still gets its partial volume (a regular grid would see it through a few
-    rows of samples only).
-
-    Args:
-        start, end: end points in voxel coordinates, (3,).
-        radius: tube radius in mm.
-        shape: grid shape.
-        spacing: isotropic voxel size in mm.
-        samples: sample points per voxel.
-
-    Returns:
-        ``(index, fraction)``: the voxel indices (a tuple of three integer arrays) and their float32 fractions.
-    """
-    start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
-    r = radius / spacing
-    lo = np.maximum(np.floor(np.minimum(start, end) - r - 1).astype(int), 0)
-    hi = np.minimum(np.ceil(np.maximum(start, end) + r + 2).astype(int), shape)
-    empty = tuple(np.zeros(0, int) for _ in range(3)), np.zeros(0, np.float32)
-    if np.any(hi <= lo):
-        return empty
-    voxels = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
-    voxels = voxels.reshape(-1, 3)
-    voxels = voxels[_segment_distance(voxels.astype(np.float64), start, end) <= r + 0.5 * np.sqrt(3.0)]
-    if len(voxels) == 0:
-        return empty
-    # each voxel shifts the sequence (modulo 1) by its own Weyl offset, so that sampling errors do not repeat
-    # along a tube that runs parallel to an axis
-    shift = np.mod(voxels @ _WEYL, 1.0)
-    points = (voxels[:, None, :] + np.mod(_halton(samples)[None] + shift[:, None, :], 1.0) - 0.5).reshape(-1, 3)
-    inside = (_segment_distance(points, start, end) <= r).reshape(len(voxels), samples)
-    return tuple(voxels.T), inside.mean(axis=1).astype(np.float32)
-
-
-def rasterise_tube(
-    points: np.ndarray, radius: float, shape: tuple[int, int, int], spacing: float, out: np.ndarray, samples: int = 3
-) -> None:
-    """Adds the volume fraction of a tube of ``radius`` (mm) around a path into ``out`` (clipped at 1).
-
-    Args:
-        points: path in voxel coordinates, (N, 3), densely sampled (spacing below the radius).
-        radius: tube radius in mm.
-        shape: grid shape.
-        spacing: isotropic voxel size in mm.
-        out: float32 array of ``shape`` updated in place with the maximum of its value and the fraction.
-        samples: sample points per voxel and axis (see :func:`tube_fraction`).
-    """
-    idx, fraction = tube_fraction(points, radius, shape, spacing, samples)
-    if fraction.size:
-        out[idx] = np.maximum(out[idx], fraction)
 
 
 def _sample(volume: np.ndarray, point: np.ndarray) -> float:
@@ -220,6 +92,102 @@ def _surface_path(signed: np.ndarray, start: np.ndarray, depth: float, length: f
     return np.array(points)
 
 
+def _cortical_veins(
+    signed: np.ndarray, inside_distance: np.ndarray, spacing: float, rng: np.random.Generator, count: int
+) -> list[Vein]:
+    """Sulcal veins along the cortical surface of the convexity (the upper two thirds of the brain).
+
+    Args:
+        signed: signed distance to the brain surface in voxels (negative inside), (X, Y, Z).
+        inside_distance: distance to the brain surface inside the brain, mm, (X, Y, Z).
+        spacing: voxel size in mm.
+        rng: random generator.
+        count: number of veins drawn (those shorter than 5 path points are dropped).
+
+    Returns:
+        The veins (kind ``"cortical"``).
+    """
+    veins: list[Vein] = []
+    surface = np.argwhere((inside_distance > 0) & (inside_distance <= 1.5 * spacing))
+    z_cut = np.percentile(surface[:, 2], 30) if len(surface) else 0
+    surface = surface[surface[:, 2] >= z_cut]
+    for _ in range(count if len(surface) else 0):
+        start = surface[rng.integers(len(surface))].astype(np.float64)
+        path = _surface_path(signed, start, depth=-1.5 / spacing, length=rng.uniform(30, 70) / spacing, rng=rng)
+        if len(path) > 4:
+            veins.append(Vein("cortical", path, float(rng.uniform(0.5, 1.1))))
+    return veins
+
+
+def _medullary_veins(
+    wm: np.ndarray, csf: np.ndarray, inside_distance: np.ndarray, spacing: float, rng: np.random.Generator, count: int
+) -> list[Vein]:
+    """Medullary veins: from 3-6 mm under the cortex toward the lateral ventricle of their side.
+
+    Args:
+        wm, csf: white-matter and CSF fractions (X, Y, Z).
+        inside_distance: distance to the brain surface inside the brain, mm, (X, Y, Z).
+        spacing: voxel size in mm.
+        rng: random generator.
+        count: number of veins drawn (none without deep CSF or white matter to start from).
+
+    Returns:
+        The veins (kind ``"medullary"``).
+    """
+    shape = wm.shape
+    veins: list[Vein] = []
+    deep_csf = (csf > 0.5) & (inside_distance > 15.0)
+    starts = np.argwhere((wm > 0.5) & (inside_distance > 3.0) & (inside_distance < 6.0))
+    if not (deep_csf.any() and len(starts)):
+        return veins
+    ventricles = np.argwhere(deep_csf)
+    for _ in range(count):
+        start = starts[rng.integers(len(starts))].astype(np.float64)
+        side = ventricles[(ventricles[:, 0] > shape[0] / 2) == (start[0] > shape[0] / 2)]
+        target = (side if len(side) else ventricles).mean(axis=0)
+        direction = (target - start) / (np.linalg.norm(target - start) + 1e-9)
+        n = int(rng.uniform(12, 25) / spacing / 0.5)
+        wiggle = np.cumsum(0.03 * rng.standard_normal((n, 3)), axis=0)
+        dirs = direction + wiggle
+        dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+        path = start + 0.5 * np.cumsum(dirs, axis=0)
+        path = path[np.all((path > 1) & (path < np.array(shape) - 2), axis=1)]
+        if len(path) > 4:
+            veins.append(Vein("medullary", path, float(rng.uniform(0.3, 0.6))))
+    return veins
+
+
+def _sagittal_sinus(brain: np.ndarray, spacing: float, rng: np.random.Generator, csf_rim_mm: float) -> list[Vein]:
+    """The superior sagittal sinus: over the vertex along the midline, inside the CSF rim.
+
+    Args:
+        brain: brain fraction (X, Y, Z).
+        spacing: voxel size in mm.
+        rng: random generator (draws the radius only when the sinus exists).
+        csf_rim_mm: thickness of the CSF rim in mm.
+
+    Returns:
+        The sinus (kind ``"sagittal_sinus"``), or nothing when the brain top has fewer than 5 points.
+    """
+    ys = np.flatnonzero(brain.max(axis=(0, 2)) > 0.5)
+    top_points = []
+    for y in ys[int(0.1 * len(ys)) : int(0.9 * len(ys)) : 2]:
+        plane = brain[:, y, :] > 0.5
+        if not plane.any():
+            continue
+        xs = np.flatnonzero(plane.any(axis=1))
+        x_mid = int(round(xs.mean()))
+        zs = np.flatnonzero(plane[x_mid])
+        if len(zs):
+            top_points.append((x_mid, y, zs.max() + 0.5 * csf_rim_mm / spacing))
+    if len(top_points) <= 4:
+        return []
+    coarse = ndimage.gaussian_filter1d(np.array(top_points, dtype=np.float64), 2.0, axis=0, mode="nearest")
+    t = np.linspace(0, len(coarse) - 1, 4 * len(coarse))
+    path = np.stack([np.interp(t, np.arange(len(coarse)), coarse[:, k]) for k in range(3)], axis=1)
+    return [Vein("sagittal_sinus", path, float(rng.uniform(2.0, 3.0)))]
+
+
 def draw_veins(
     brain: np.ndarray,
     wm: np.ndarray,
@@ -250,51 +218,9 @@ def draw_veins(
     shape = brain.shape
     fraction = np.zeros(shape, dtype=np.float32)
     signed = ((outside_distance - inside_distance) / spacing).astype(np.float32)
-    veins: list[Vein] = []
-    # sulcal veins on the convexity (upper two thirds of the brain)
-    surface = np.argwhere((inside_distance > 0) & (inside_distance <= 1.5 * spacing))
-    z_cut = np.percentile(surface[:, 2], 30) if len(surface) else 0
-    surface = surface[surface[:, 2] >= z_cut]
-    for _ in range(cortical_count if len(surface) else 0):
-        start = surface[rng.integers(len(surface))].astype(np.float64)
-        path = _surface_path(signed, start, depth=-1.5 / spacing, length=rng.uniform(30, 70) / spacing, rng=rng)
-        if len(path) > 4:
-            veins.append(Vein("cortical", path, float(rng.uniform(0.5, 1.1))))
-    # medullary veins: from 3-6 mm under the cortex toward the lateral ventricles
-    deep_csf = (csf > 0.5) & (inside_distance > 15.0)
-    starts = np.argwhere((wm > 0.5) & (inside_distance > 3.0) & (inside_distance < 6.0))
-    if deep_csf.any() and len(starts):
-        ventricles = np.argwhere(deep_csf)
-        for _ in range(medullary_count):
-            start = starts[rng.integers(len(starts))].astype(np.float64)
-            side = ventricles[(ventricles[:, 0] > shape[0] / 2) == (start[0] > shape[0] / 2)]
-            target = (side if len(side) else ventricles).mean(axis=0)
-            direction = (target - start) / (np.linalg.norm(target - start) + 1e-9)
-            n = int(rng.uniform(12, 25) / spacing / 0.5)
-            wiggle = np.cumsum(0.03 * rng.standard_normal((n, 3)), axis=0)
-            dirs = direction + wiggle
-            dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-            path = start + 0.5 * np.cumsum(dirs, axis=0)
-            path = path[np.all((path > 1) & (path < np.array(shape) - 2), axis=1)]
-            if len(path) > 4:
-                veins.append(Vein("medullary", path, float(rng.uniform(0.3, 0.6))))
-    # superior sagittal sinus: over the vertex along the midline, inside the CSF rim
-    ys = np.flatnonzero(brain.max(axis=(0, 2)) > 0.5)
-    top_points = []
-    for y in ys[int(0.1 * len(ys)) : int(0.9 * len(ys)) : 2]:
-        plane = brain[:, y, :] > 0.5
-        if not plane.any():
-            continue
-        xs = np.flatnonzero(plane.any(axis=1))
-        x_mid = int(round(xs.mean()))
-        zs = np.flatnonzero(plane[x_mid])
-        if len(zs):
-            top_points.append((x_mid, y, zs.max() + 0.5 * csf_rim_mm / spacing))
-    if len(top_points) > 4:
-        coarse = ndimage.gaussian_filter1d(np.array(top_points, dtype=np.float64), 2.0, axis=0, mode="nearest")
-        t = np.linspace(0, len(coarse) - 1, 4 * len(coarse))
-        path = np.stack([np.interp(t, np.arange(len(coarse)), coarse[:, k]) for k in range(3)], axis=1)
-        veins.append(Vein("sagittal_sinus", path, float(rng.uniform(2.0, 3.0))))
+    veins = _cortical_veins(signed, inside_distance, spacing, rng, cortical_count)
+    veins += _medullary_veins(wm, csf, inside_distance, spacing, rng, medullary_count)
+    veins += _sagittal_sinus(brain, spacing, rng, csf_rim_mm)
     for vein in veins:
         rasterise_tube(vein.points, vein.radius, shape, spacing, fraction)
     return fraction, veins
@@ -333,7 +259,8 @@ def draw_thin_veins(
         tries: draws per vein before it is dropped.
 
     Returns:
-        The veins (kind ``"thin"``); their paths are sampled densely enough for :func:`tube_fraction`.
+        The veins (kind ``"thin"``); their paths are sampled densely enough for
+        :func:`~cmb_kd.synth.tubes.tube_fraction`.
     """
     pool = np.argwhere(allowed)
     shape = np.array(allowed.shape)

@@ -17,8 +17,9 @@ import numpy as np
 from cmb_kd import __version__
 from cmb_kd.io import OutputError, prepare_folder, write_bytes_atomic
 from cmb_kd.synth.config import SynthConfig
+from cmb_kd.synth.mimic_map import MIMIC_LABELS
 from cmb_kd.synth.preview import plot_subject
-from cmb_kd.synth.subject import MIMIC_LABELS, SyntheticSubject, simulate_subject
+from cmb_kd.synth.subject import SyntheticSubject, simulate_subject
 
 __all__ = ["write_cohort", "write_subject", "subject_seed", "split_subjects"]
 
@@ -64,7 +65,7 @@ def write_subject(subject: SyntheticSubject, folder: Path, name: str) -> dict[st
     """Writes one subject's files into ``folder`` and returns its datalist entry (paths relative to the cohort).
 
     Files: ``NAME_T2S`` (HR magnitude), ``NAME_phase``, ``NAME_SWI``, ``NAME_CMB`` (label),
-    ``NAME_brainmask``, ``NAME_mimics`` (values of :data:`~cmb_kd.synth.subject.MIMIC_LABELS`), and for
+    ``NAME_brainmask``, ``NAME_mimics`` (values of :data:`~cmb_kd.synth.mimic_map.MIMIC_LABELS`), and for
     each factor F the native thick-slice ``NAME_T2S_lr-xF``, ``NAME_SWI_lr-xF``, ``NAME_phase_lr-xF``,
     ``NAME_CMB_lr-xF``, ``NAME_brainmask_lr-xF``; plus ``NAME.json`` describing lesions, mimics and acquisition,
     with the datalist entry (``datalist_entry``).
@@ -221,17 +222,35 @@ def write_cohort(
     out_dir = Path(out_dir)
     _prepare(out_dir, overwrite, resume)
     settings = _config_record(config)
-    _claim(out_dir, {"seed": int(seed), "config": settings}, resume and not overwrite)
-    from tqdm.auto import tqdm
-
+    resuming = resume and not overwrite
+    _claim(out_dir, {"seed": int(seed), "config": settings}, resuming)
     width = max(3, len(str(n_subjects)))
     names = [f"sub-{i + 1:0{width}d}" for i in range(n_subjects)]
-    entries = {name: _written_entry(out_dir, name) for name in names} if resume and not overwrite else {}
+    entries = {name: _written_entry(out_dir, name) for name in names} if resuming else {}
     jobs = [
         (config, subject_seed(seed, i), out_dir, name, preview)
         for i, name in enumerate(names)
         if entries.get(name) is None
     ]
+    entries.update(_run_jobs(jobs, n_subjects, workers, progress))
+    return _write_datalist(out_dir, names, entries, seed, settings)
+
+
+def _run_jobs(jobs: list[tuple], n_subjects: int, workers: int, progress: bool) -> dict[str, dict[str, str]]:
+    """Simulates and writes the subjects of ``jobs`` (arguments of :func:`_simulate_and_write`), in subject order.
+
+    Args:
+        jobs: one argument tuple per subject left to write.
+        n_subjects: subjects of the cohort (the progress bar starts at those already written).
+        workers: processes used when there is more than one job.
+        progress: show a progress bar.
+
+    Returns:
+        Subject name -> datalist entry of each written subject.
+    """
+    from tqdm.auto import tqdm
+
+    entries = {}
     bar = tqdm(total=n_subjects, initial=n_subjects - len(jobs), desc="synth", unit="subject", disable=not progress)
     with contextlib.ExitStack() as stack:
         run = map
@@ -243,6 +262,15 @@ def write_cohort(
             entries[job[3]] = entry
             bar.update()
     bar.close()
+    return entries
+
+
+def _write_datalist(out_dir: Path, names: list[str], entries: dict[str, dict], seed: int, settings: dict) -> Path:
+    """Writes ``datalist.json``: the cohort's description and its subjects split as :func:`split_subjects` does.
+
+    Returns:
+        The path written.
+    """
     datalist = {
         "name": "cmb_kd synthetic cohort",
         "description": "Physics-based synthetic T2*/SWI cohort with CMBs and mimics (synthetic data, not clinical).",
@@ -250,6 +278,6 @@ def write_cohort(
         "seed": int(seed),
         "config": settings,
     }
-    for split, indices in split_subjects(n_subjects).items():
+    for split, indices in split_subjects(len(names)).items():
         datalist[split] = [entries[names[i]] for i in indices]
     return write_bytes_atomic(out_dir / "datalist.json", json.dumps(datalist, indent=1).encode("utf-8"))
