@@ -2,86 +2,151 @@
 
 from cmb_kd.synth.acquisition import add_complex_noise, bias_field, thick_slice_affine, thick_slices
 from cmb_kd.synth.air import draw_air_pockets
-from cmb_kd.synth.anatomy import template_to_grid
+from cmb_kd.synth.anatomy import Anatomy, deform_template, grid_affine, load_template, template_to_grid
 from cmb_kd.synth.clefts import draw_sulcal_clefts
 from cmb_kd.synth.config import CONTRAST_MODES, RANDOMISED, SynthConfig
-from cmb_kd.synth.contrast import randomise_contrast
+from cmb_kd.synth.contrast import CONTRAST_TISSUES, SUSCEPTIBILITY_TISSUES, randomise_contrast
 from cmb_kd.synth.dipole import dipole_field, dipole_kernel
+from cmb_kd.synth.extra_mimics import ExtraMimics, draw_extra_mimics, mix_thin_veins, thin_vein_maps
+from cmb_kd.synth.head import HeadLayers, head_layers
 from cmb_kd.synth.kspace import KSPACE_WINDOWS, apply_kspace_filter, kspace_filter, kspace_matrix, kspace_resample
-from cmb_kd.synth.lesions import Lesion, draw_cmb, draw_cmb_count, source_radius
-from cmb_kd.synth.mimic_map import MIMIC_LABELS
-from cmb_kd.synth.placement import extent_separation, place_clusters, relocate_lesions
-from cmb_kd.synth.scanner import RenderedScan, render_scan
-from cmb_kd.synth.scanner_config import (
-    INTENSITY_WARPS,
-    PRESENTATIONS,
-    SCANNER_PRESETS,
-    STORAGE_DTYPES,
-    ScannerConfig,
+from cmb_kd.synth.labels import lesion_labels, merged_cluster_members, visible_extent
+from cmb_kd.synth.lesions import (
+    Lesion,
+    draw_calcifications,
+    draw_cmb,
+    draw_cmb_count,
+    draw_cmbs,
+    lesion_signal_patch,
+    source_radius,
 )
+from cmb_kd.synth.mimic_map import MIMIC_LABELS, SUB_VOXEL_MIMICS, dropout_mask, mimic_label_map
+from cmb_kd.synth.placement import extent_separation, place_clusters, place_lesions, relocate_lesions, visible_radius
+from cmb_kd.synth.presentation import orientation, reorient, store, strip_mask_hr, warp
+from cmb_kd.synth.preview import plot_subject
+from cmb_kd.synth.scan_geometry import ScanGeometry, render_mask, scan_geometry, weight_slices
+from cmb_kd.synth.scanner import RenderedScan, render_scan
+from cmb_kd.synth.scanner_config import INTENSITY_WARPS, PRESENTATIONS, SCANNER_PRESETS, STORAGE_DTYPES, ScannerConfig
 from cmb_kd.synth.scanner_draw import ScannerDraw, draw_scanner
 from cmb_kd.synth.shapes import ellipsoid_fraction
-from cmb_kd.synth.signal import block_mean, gre_signal, highpass_phase, swi
+from cmb_kd.synth.signal import GAMMA_BAR, block_mean, gre_signal, highpass_phase, swi
 from cmb_kd.synth.slice_profile import SLICE_PROFILES, slice_centres, slice_profile, slice_weights
+from cmb_kd.synth.streams import FEATURE_STREAMS, feature_stream
 from cmb_kd.synth.subject import LRAcquisition, SyntheticSubject, simulate_subject
-from cmb_kd.synth.tubes import segment_fraction
-from cmb_kd.synth.vessels import FLOW_VOID_PATHS, draw_flow_voids, draw_thin_veins
+from cmb_kd.synth.subject_lesions import draw_subject_lesions, randomise_lesions, region_candidates
+from cmb_kd.synth.subject_signal import INTENSITY_SCALE, NoiseFreeSignals, noise_free_signals
+from cmb_kd.synth.tissue import FLOW_VOID, TISSUES, Tissue, tissue_properties
+from cmb_kd.synth.tissue_maps import property_maps, tissue_fractions
+from cmb_kd.synth.tubes import rasterise_tube, segment_fraction, tube_fraction
+from cmb_kd.synth.vessels import FLOW_VOID_PATHS, Vein, draw_flow_voids, draw_thin_veins, draw_veins
 from cmb_kd.synth.writer import split_subjects, subject_seed, write_cohort, write_subject
 
 __all__ = [
-    "SynthConfig",
-    "RANDOMISED",
+    "add_complex_noise",
+    "Anatomy",
+    "apply_kspace_filter",
+    "bias_field",
+    "block_mean",
     "CONTRAST_MODES",
+    "CONTRAST_TISSUES",
+    "deform_template",
+    "dipole_field",
+    "dipole_kernel",
+    "draw_air_pockets",
+    "draw_calcifications",
+    "draw_cmb",
+    "draw_cmb_count",
+    "draw_cmbs",
+    "draw_extra_mimics",
+    "draw_flow_voids",
+    "draw_scanner",
+    "draw_subject_lesions",
+    "draw_sulcal_clefts",
+    "draw_thin_veins",
+    "draw_veins",
+    "dropout_mask",
+    "ellipsoid_fraction",
+    "extent_separation",
+    "ExtraMimics",
+    "feature_stream",
+    "FEATURE_STREAMS",
+    "FLOW_VOID",
+    "FLOW_VOID_PATHS",
+    "GAMMA_BAR",
+    "gre_signal",
+    "grid_affine",
+    "head_layers",
+    "HeadLayers",
+    "highpass_phase",
+    "INTENSITY_SCALE",
+    "INTENSITY_WARPS",
+    "kspace_filter",
+    "kspace_matrix",
+    "kspace_resample",
+    "KSPACE_WINDOWS",
+    "Lesion",
+    "lesion_labels",
+    "lesion_signal_patch",
+    "load_template",
+    "LRAcquisition",
+    "merged_cluster_members",
+    "mimic_label_map",
+    "MIMIC_LABELS",
+    "mix_thin_veins",
+    "noise_free_signals",
+    "NoiseFreeSignals",
+    "orientation",
+    "place_clusters",
+    "place_lesions",
+    "plot_subject",
+    "PRESENTATIONS",
+    "property_maps",
+    "randomise_contrast",
+    "randomise_lesions",
+    "RANDOMISED",
+    "rasterise_tube",
+    "region_candidates",
+    "relocate_lesions",
+    "render_mask",
+    "render_scan",
+    "RenderedScan",
+    "reorient",
+    "scan_geometry",
+    "ScanGeometry",
+    "SCANNER_PRESETS",
+    "ScannerConfig",
+    "ScannerDraw",
+    "segment_fraction",
     "simulate_subject",
+    "slice_centres",
+    "slice_profile",
+    "SLICE_PROFILES",
+    "slice_weights",
+    "source_radius",
+    "split_subjects",
+    "STORAGE_DTYPES",
+    "store",
+    "strip_mask_hr",
+    "SUB_VOXEL_MIMICS",
+    "subject_seed",
+    "SUSCEPTIBILITY_TISSUES",
+    "swi",
+    "SynthConfig",
     "SyntheticSubject",
+    "template_to_grid",
+    "thick_slice_affine",
+    "thick_slices",
+    "thin_vein_maps",
+    "Tissue",
+    "tissue_fractions",
+    "tissue_properties",
+    "TISSUES",
+    "tube_fraction",
+    "Vein",
+    "visible_extent",
+    "visible_radius",
+    "warp",
+    "weight_slices",
     "write_cohort",
     "write_subject",
-    "subject_seed",
-    "split_subjects",
-    "LRAcquisition",
-    "MIMIC_LABELS",
-    "Lesion",
-    "draw_cmb_count",
-    "source_radius",
-    "draw_cmb",
-    "relocate_lesions",
-    "place_clusters",
-    "extent_separation",
-    "randomise_contrast",
-    "draw_thin_veins",
-    "draw_flow_voids",
-    "FLOW_VOID_PATHS",
-    "segment_fraction",
-    "draw_sulcal_clefts",
-    "draw_air_pockets",
-    "ellipsoid_fraction",
-    "template_to_grid",
-    "dipole_kernel",
-    "dipole_field",
-    "gre_signal",
-    "block_mean",
-    "highpass_phase",
-    "swi",
-    "thick_slices",
-    "thick_slice_affine",
-    "bias_field",
-    "add_complex_noise",
-    "ScannerConfig",
-    "SCANNER_PRESETS",
-    "PRESENTATIONS",
-    "INTENSITY_WARPS",
-    "STORAGE_DTYPES",
-    "ScannerDraw",
-    "draw_scanner",
-    "RenderedScan",
-    "render_scan",
-    "SLICE_PROFILES",
-    "slice_profile",
-    "slice_centres",
-    "slice_weights",
-    "KSPACE_WINDOWS",
-    "kspace_matrix",
-    "kspace_filter",
-    "kspace_resample",
-    "apply_kspace_filter",
 ]
