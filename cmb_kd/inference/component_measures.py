@@ -9,7 +9,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.candidates.component_shape import principal_variances
+from cmb_kd.candidates import principal_variances
 from cmb_kd.inference.dipole_fit import dipole_fit
 
 __all__ = ["ComponentMeasures", "measure_components"]
