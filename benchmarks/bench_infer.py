@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from cmb_kd.inference import STAGES, CMBDetector, default_bundle_dir
+from cmb_kd.inference import STAGES, CMBDetector, brain_box, default_bundle_dir
 from cmb_kd.synth import SynthConfig, simulate_subject
 
 NATIVE_SHAPE = (256, 256, 50)
@@ -75,7 +75,7 @@ def sliding_window_seconds(detector: CMBDetector, image: np.ndarray, affine: np.
 
     work = detector.working_grid(MetaTensor(torch.from_numpy(image)[None], affine=torch.as_tensor(affine)))
     brain = np.asarray(detector.skull_strip(work)[0]) != 0
-    box = detector._brain_box(brain)
+    box = brain_box(brain, detector.inferer.patch_size)
     volume = detector.standardisation(np.asarray(work[0])[box], brain[box])
     tensor = torch.from_numpy(volume)[None, None].to(detector.device)
     inferer = SlidingWindowInferer(roi_size=detector.inferer.patch_size, sw_batch_size=8, overlap=0.25)

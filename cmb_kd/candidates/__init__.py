@@ -2,7 +2,7 @@
 normalised max-fusion with NMS."""
 
 from cmb_kd.candidates.candidate import Candidate
-from cmb_kd.candidates.component_shape import component_shape
+from cmb_kd.candidates.component_shape import component_shape, principal_variances
 from cmb_kd.candidates.dark_spots import dark_spot_score
 from cmb_kd.candidates.detector import BUILTIN_SOURCES, CandidateDetector
 from cmb_kd.candidates.frst import fast_radial_symmetry
@@ -23,4 +23,5 @@ __all__ = [
     "fuse_candidates",
     "non_maximum_suppression",
     "normalise_score_map",
+    "principal_variances",
 ]

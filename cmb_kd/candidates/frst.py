@@ -82,46 +82,13 @@ def fast_radial_symmetry(
     inside = as_mask(mask, volume.shape, "mask", required=False)
 
     shape = volume.shape
-    gradients = np.gradient(volume, *voxel) if min(shape) > 1 else _gradient_thin(volume, voxel)
-    magnitude = np.sqrt(sum(g * g for g in gradients))
-    reference_values = magnitude[inside] if inside is not None else magnitude
-    reference = float(np.percentile(reference_values, _GRADIENT_REFERENCE_PERCENTILE))
     out = np.zeros(shape, np.float32)
-    if reference <= 0.0:
+    voters = _voters(volume, voxel, beta, inside)
+    if voters is None:
         return out
-    voters = magnitude > max(beta * reference, np.finfo(np.float32).tiny)
-    if inside is not None:
-        voters &= inside
-    positions = np.nonzero(voters)
-    strength = magnitude[voters]
-    directions = [g[voters] / strength for g in gradients]
-    del gradients, magnitude
-    sign = -1.0 if dark else 1.0
-    n_voxels = volume.size
-    total = np.zeros(n_voxels, np.float64)
+    total = np.zeros(volume.size, np.float64)
     for radius in radii:
-        lower, fraction = [], []
-        for axis in range(3):
-            target = positions[axis] + sign * radius * directions[axis] / voxel[axis]
-            floor = np.floor(target)
-            lower.append(floor.astype(np.intp))
-            fraction.append((target - floor).astype(np.float32))
-        count = np.zeros(n_voxels, np.float64)
-        weight = np.zeros(n_voxels, np.float64)
-        for corner in range(8):
-            share = np.ones(strength.shape, np.float32)
-            index = []
-            valid = np.ones(strength.shape, bool)
-            for axis in range(3):
-                upper = (corner >> axis) & 1
-                share *= fraction[axis] if upper else 1.0 - fraction[axis]
-                position = lower[axis] + upper
-                valid &= (position >= 0) & (position < shape[axis])
-                index.append(position)
-            valid &= share > 0
-            flat = np.ravel_multi_index(tuple(i[valid] for i in index), shape)
-            count += np.bincount(flat, weights=share[valid], minlength=n_voxels)
-            weight += np.bincount(flat, weights=share[valid] * strength[valid], minlength=n_voxels)
+        count, weight = _votes(voters, shape, voxel, (-1.0 if dark else 1.0) * radius)
         k_n = _surface_votes(radius, voxel)
         response = (weight / k_n) * (np.minimum(count, k_n) / k_n) ** alpha
         sigma = [smoothing * radius / s for s in voxel]
@@ -130,6 +97,64 @@ def fast_radial_symmetry(
     if inside is not None:
         out[~inside] = 0.0
     return out
+
+
+def _voters(
+    volume: np.ndarray, voxel: tuple[float, float, float], beta: float, inside: np.ndarray | None
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, list[np.ndarray]] | None:
+    """The voting voxels: their indices, gradient magnitudes and unit gradient directions (per axis, intensity per
+    mm), or None when the image has no gradient to vote with.
+
+    A voxel votes when its gradient magnitude exceeds ``beta`` times the magnitude's 99th percentile (within
+    ``inside`` when given) and lies inside.
+    """
+    gradients = np.gradient(volume, *voxel) if min(volume.shape) > 1 else _gradient_thin(volume, voxel)
+    magnitude = np.sqrt(sum(g * g for g in gradients))
+    reference_values = magnitude[inside] if inside is not None else magnitude
+    reference = float(np.percentile(reference_values, _GRADIENT_REFERENCE_PERCENTILE))
+    if reference <= 0.0:
+        return None
+    voters = magnitude > max(beta * reference, np.finfo(np.float32).tiny)
+    if inside is not None:
+        voters &= inside
+    strength = magnitude[voters]
+    return np.nonzero(voters), strength, [g[voters] / strength for g in gradients]
+
+
+def _votes(
+    voters: tuple[tuple[np.ndarray, ...], np.ndarray, list[np.ndarray]],
+    shape: tuple[int, int, int],
+    voxel: tuple[float, float, float],
+    displacement_mm: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The vote count ``O_n`` and the gradient-weighted vote sum ``M_n`` (flat, float64, one per voxel) of the
+    voters of :func:`_voters`, each voting ``displacement_mm`` along its gradient, shared trilinearly between the
+    eight voxels around the fractional target."""
+    positions, strength, directions = voters
+    n_voxels = int(np.prod(shape))
+    lower, fraction = [], []
+    for axis in range(3):
+        target = positions[axis] + displacement_mm * directions[axis] / voxel[axis]
+        floor = np.floor(target)
+        lower.append(floor.astype(np.intp))
+        fraction.append((target - floor).astype(np.float32))
+    count = np.zeros(n_voxels, np.float64)
+    weight = np.zeros(n_voxels, np.float64)
+    for corner in range(8):
+        share = np.ones(strength.shape, np.float32)
+        index = []
+        valid = np.ones(strength.shape, bool)
+        for axis in range(3):
+            upper = (corner >> axis) & 1
+            share *= fraction[axis] if upper else 1.0 - fraction[axis]
+            position = lower[axis] + upper
+            valid &= (position >= 0) & (position < shape[axis])
+            index.append(position)
+        valid &= share > 0
+        flat = np.ravel_multi_index(tuple(i[valid] for i in index), shape)
+        count += np.bincount(flat, weights=share[valid], minlength=n_voxels)
+        weight += np.bincount(flat, weights=share[valid] * strength[valid], minlength=n_voxels)
+    return count, weight
 
 
 def _gradient_thin(volume: np.ndarray, voxel: tuple[float, float, float]) -> list[np.ndarray]:

@@ -68,26 +68,12 @@ def fuse_candidates(
         ValueError: if ``score_maps`` is empty, a map is not a finite 3D array or differs in shape, the mask or
             affine is invalid, a normalisation is unknown, or a threshold, radius or cap is out of range.
     """
-    if not isinstance(score_maps, Mapping) or not score_maps:
-        raise ValueError(f"score_maps: expected a non-empty mapping from source name to 3D map, got {score_maps!r}")
-    names = list(score_maps)
-    if not all(isinstance(name, str) and name for name in names):
-        raise ValueError(f"score_maps: expected non-empty string names, got {names}")
-    maps = {name: as_volume(score_maps[name], f"score_maps[{name!r}]") for name in names}
-    shape = maps[names[0]].shape
-    for name, values in maps.items():
-        if values.shape != shape:
-            raise ValueError(f"score_maps[{name!r}]: expected the shape of {names[0]!r}, {shape}, got {values.shape}")
-    inside = as_mask(brain_mask, shape, "brain_mask")
+    maps = _checked_maps(score_maps)
+    names = list(maps)
+    inside = as_mask(brain_mask, maps[names[0]].shape, "brain_mask")
     matrix = as_affine(affine, "affine")
     spacing = np.asarray(spacing_of(matrix))
-    if (
-        isinstance(min_score, bool)
-        or not isinstance(min_score, (int, float, np.integer, np.floating))
-        or not np.isfinite(min_score)
-    ):
-        raise ValueError(f"min_score: expected a finite number (normalised score units), got {min_score!r}")
-    min_score = float(min_score)
+    min_score = _checked_min_score(min_score)
     nms_radius_mm = as_positive(nms_radius_mm, "nms_radius_mm")
     if isinstance(max_candidates, bool) or not isinstance(max_candidates, (int, np.integer)) or max_candidates < 1:
         raise ValueError(f"max_candidates: expected a positive integer, got {max_candidates!r}")
@@ -105,14 +91,7 @@ def fuse_candidates(
     kept = non_maximum_suppression(voxels * spacing, scores, nms_radius_mm, max_count=int(max_candidates))
     voxels, scores = voxels[kept], scores[kept]
     world = voxels @ matrix[:3, :3].T + matrix[:3, 3]
-    found = {}
-    for name in names:
-        above = np.argwhere(normalised[name] >= min_score)
-        if above.shape[0] == 0:
-            found[name] = np.zeros(voxels.shape[0], bool)
-            continue
-        distance, _ = cKDTree(above * spacing).query(voxels * spacing, k=1, distance_upper_bound=nms_radius_mm + 1e-6)
-        found[name] = np.isfinite(distance)
+    found = _sources_near(normalised, voxels, spacing, min_score, nms_radius_mm)
     return [
         Candidate(
             voxel=(int(v[0]), int(v[1]), int(v[2])),
@@ -122,3 +101,49 @@ def fuse_candidates(
         )
         for i, (v, w, s) in enumerate(zip(voxels, world, scores))
     ]
+
+
+def _checked_maps(score_maps: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The score maps as finite 3D arrays of one shape, in the given order; ValueError otherwise."""
+    if not isinstance(score_maps, Mapping) or not score_maps:
+        raise ValueError(f"score_maps: expected a non-empty mapping from source name to 3D map, got {score_maps!r}")
+    names = list(score_maps)
+    if not all(isinstance(name, str) and name for name in names):
+        raise ValueError(f"score_maps: expected non-empty string names, got {names}")
+    maps = {name: as_volume(score_maps[name], f"score_maps[{name!r}]") for name in names}
+    shape = maps[names[0]].shape
+    for name, values in maps.items():
+        if values.shape != shape:
+            raise ValueError(f"score_maps[{name!r}]: expected the shape of {names[0]!r}, {shape}, got {values.shape}")
+    return maps
+
+
+def _checked_min_score(min_score: float) -> float:
+    """``min_score`` as a float; ValueError unless it is a finite number (a bool is not)."""
+    if (
+        isinstance(min_score, bool)
+        or not isinstance(min_score, (int, float, np.integer, np.floating))
+        or not np.isfinite(min_score)
+    ):
+        raise ValueError(f"min_score: expected a finite number (normalised score units), got {min_score!r}")
+    return float(min_score)
+
+
+def _sources_near(
+    normalised: Mapping[str, np.ndarray],
+    voxels: np.ndarray,
+    spacing: np.ndarray,
+    min_score: float,
+    radius_mm: float,
+) -> dict[str, np.ndarray]:
+    """Per source, whether its normalised map reaches ``min_score`` within ``radius_mm`` of each candidate voxel
+    ``(N, 3)``: bool ``(N,)``."""
+    found = {}
+    for name, values in normalised.items():
+        above = np.argwhere(values >= min_score)
+        if above.shape[0] == 0:
+            found[name] = np.zeros(voxels.shape[0], bool)
+            continue
+        distance, _ = cKDTree(above * spacing).query(voxels * spacing, k=1, distance_upper_bound=radius_mm + 1e-6)
+        found[name] = np.isfinite(distance)
+    return found

@@ -19,6 +19,12 @@ stage-2 patch segmentation (:class:`CandidatePatchInferer`), clean-up, giving a 
 :meth:`CMBDetector.prepare` stops after the candidates (a :class:`PreparedScan`) and :meth:`CMBDetector.segment`
 finishes it with any segmentation network. :func:`run_inference` runs it over files and folders and writes every
 output.
+
+:class:`CMBDetector` only orders and times the steps (:class:`StageTimer`, :data:`STAGES`); each step is its own
+module: the scan's input forms (:func:`load_scan_input`), the brain's source (:func:`input_brain`,
+:func:`working_brain`), the grids and the brain box (:func:`to_working_grid`, :func:`brain_box`,
+:func:`probability_to_input_grid`), the threshold (:func:`scan_threshold`, :func:`threshold_probability`), the
+clean-up's measurements (:func:`measure_components`) and the bundle's config (:func:`build_bundle_component`).
 """
 
 from cmb_kd.inference.batch_inference import run_inference
@@ -29,12 +35,27 @@ from cmb_kd.inference.batch_result import (
     InferenceRun,
     exit_on_failure,
 )
+from cmb_kd.inference.brain_source import BRAIN_SOURCES, InputBrain, input_brain, input_grid_brain, working_brain
+from cmb_kd.inference.bundle_config import INFERENCE_CONFIG, build_bundle_component, inference_config_file
 from cmb_kd.inference.bundle_location import BUNDLE_ENV, BUNDLE_NAME, default_bundle_dir
 from cmb_kd.inference.candidate_segmentation import PADDING_MODES, CandidatePatchInferer
 from cmb_kd.inference.cleanup_rules import CLEANUP_RULES, PARAMAGNETIC_PHASE_SIGNS, CleanupRules
+from cmb_kd.inference.component_measures import ComponentMeasures, measure_components
 from cmb_kd.inference.detection_result import DetectionResult, PreparedScan
-from cmb_kd.inference.detector import BRAIN_SOURCES, INFERENCE_CONFIG, STAGES, CMBDetector
-from cmb_kd.inference.dipole_fit import dipole_fit
+from cmb_kd.inference.detection_threshold import as_threshold, scan_threshold, threshold_probability
+from cmb_kd.inference.detector import CMBDetector
+from cmb_kd.inference.dipole_fit import dipole_fit, dipole_template
+from cmb_kd.inference.grid_mapping import (
+    DEFAULT_BOX_PATCH,
+    box_affine,
+    brain_box,
+    from_box,
+    from_box_volume,
+    probability_to_input_grid,
+    to_box,
+    to_input_grid,
+    to_working_grid,
+)
 from cmb_kd.inference.input_discovery import (
     BRAIN_MASK_TOKEN,
     BRAIN_MASKS_BESIDE,
@@ -43,14 +64,27 @@ from cmb_kd.inference.input_discovery import (
     find_brain_mask,
     find_inputs,
     is_image_name,
+    phase_beside,
 )
 from cmb_kd.inference.lesion_cleanup import ComponentDecision, LesionCleanup
 from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, lesion_table
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.report_figure import render_report_png, write_report_png
+from cmb_kd.inference.report_figure import FOOTER, radiological, render_report_png, write_report_png
+from cmb_kd.inference.scan_input import (
+    PHASE_BESIDE,
+    ScanInput,
+    load_companion,
+    load_image,
+    load_scan_input,
+    phase_beside_scan,
+    plausibility_warnings,
+    source_name,
+    without_nan,
+)
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_MM, check_scan_plausibility
+from cmb_kd.inference.stage_timer import STAGES, StageTimer
 from cmb_kd.io import InputError, OutputError, load_scan  # the file layer's, for users of this API
 from cmb_kd.networks import load_network_weights  # what a bundle's inference.json loads its weights with
 
@@ -104,4 +138,38 @@ __all__ = [
     "load_scan",
     "render_report_png",
     "write_report_png",
+    "DEFAULT_BOX_PATCH",
+    "FOOTER",
+    "PHASE_BESIDE",
+    "ComponentMeasures",
+    "InputBrain",
+    "ScanInput",
+    "StageTimer",
+    "as_threshold",
+    "box_affine",
+    "brain_box",
+    "build_bundle_component",
+    "dipole_template",
+    "from_box",
+    "from_box_volume",
+    "inference_config_file",
+    "input_brain",
+    "input_grid_brain",
+    "load_companion",
+    "load_image",
+    "load_scan_input",
+    "measure_components",
+    "phase_beside",
+    "phase_beside_scan",
+    "plausibility_warnings",
+    "probability_to_input_grid",
+    "radiological",
+    "scan_threshold",
+    "source_name",
+    "threshold_probability",
+    "to_box",
+    "to_input_grid",
+    "to_working_grid",
+    "without_nan",
+    "working_brain",
 ]

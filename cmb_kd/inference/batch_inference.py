@@ -95,40 +95,77 @@ def run_inference(
     with OutputFolderLock(writer.output_dir):
         earlier = writer.read_summary()
         files, problems = find_inputs(inputs)
-        if isinstance(masks, Path) and masks.is_file() and len(files) > 1:
-            raise InputError(
-                masks,
-                f"one brain mask file given for {len(files)} scans",
-                "a folder of brain masks named like the scans, or 'beside' for masks in the scans' own folders",
-            )
-        scans = {writer.name_of(path) for path in files}
-        # a problem named like a scan of this run (a duplicate name) leaves that scan's outputs alone
-        outcomes = [
-            _failed(writer, problem.path, problem, remove=nifti_stem(problem.path) not in scans) for problem in problems
-        ]
+        _check_one_mask_file(masks, files)
+        outcomes = _problem_outcomes(writer, files, problems)
         if outcomes or not files:
             writer.write_summary(outcomes, earlier=earlier)
         bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
         for path in bar:
-            before = _file_states(writer, path)
-            try:
-                mask = _brain_mask_of(path, masks)
-                with _stages_shown(detector, bar if progress else None, path.name):
-                    outcome = _process(path, writer, detector, report, phase_beside(path) if phase else None, mask)
-            except (InputError, OutputError) as err:
-                outcome = _failed(writer, path, err)
-            except ValueError as err:
-                outcome = _failed(writer, path, InputError(path, f"cannot be processed ({err})", "a T2*/SWI head scan"))
-            except RuntimeError as err:  # e.g. out of memory on this scan: the other scans still run
-                logger.debug("%s: processing failed", path, exc_info=True)
-                detail = " ".join(str(err).split())[:300]
-                outcome = _failed(writer, path, f"{path}: processing failed ({type(err).__name__}: {detail})")
-            except BaseException:
-                _record_interruption(writer, path, before, outcomes, earlier)
-                raise
+            with _interruption_recorded(writer, path, outcomes, earlier):
+                shown = bar if progress else None
+                outcome = _outcome_of(path, writer, detector, report=report, phase=phase, masks=masks, bar=shown)
             outcomes.append(outcome)
             writer.write_summary(outcomes, earlier=earlier)
     return InferenceRun(outcomes=outcomes, summary_path=writer.summary_path)
+
+
+def _check_one_mask_file(masks: Path | str | None, files: list[Path]) -> None:
+    """Raise :class:`InputError` when one brain mask file is given for several scans."""
+    if isinstance(masks, Path) and masks.is_file() and len(files) > 1:
+        raise InputError(
+            masks,
+            f"one brain mask file given for {len(files)} scans",
+            "a folder of brain masks named like the scans, or 'beside' for masks in the scans' own folders",
+        )
+
+
+def _problem_outcomes(writer: OutputWriter, files: list[Path], problems: list[InputError]) -> list[InferenceOutcome]:
+    """The failed outcome of each unusable path; a problem named like a scan of this run (a duplicate name) leaves
+    that scan's outputs alone."""
+    scans = {writer.name_of(path) for path in files}
+    return [
+        _failed(writer, problem.path, problem, remove=nifti_stem(problem.path) not in scans) for problem in problems
+    ]
+
+
+def _outcome_of(
+    path: Path,
+    writer: OutputWriter,
+    detector: Callable[..., DetectionResult],
+    *,
+    report: bool,
+    phase: bool,
+    masks: Path | str | None,
+    bar: Any,
+) -> InferenceOutcome:
+    """Process one scan (:func:`_process`) and return its outcome; an unusable scan, a failed processing (e.g. out
+    of memory: the other scans still run) or unwritable outputs give a failed outcome."""
+    try:
+        mask = _brain_mask_of(path, masks)
+        with _stages_shown(detector, bar, path.name):
+            return _process(path, writer, detector, report, phase_beside(path) if phase else None, mask)
+    except (InputError, OutputError) as err:
+        return _failed(writer, path, err)
+    except ValueError as err:
+        return _failed(writer, path, InputError(path, f"cannot be processed ({err})", "a T2*/SWI head scan"))
+    except RuntimeError as err:
+        logger.debug("%s: processing failed", path, exc_info=True)
+        detail = " ".join(str(err).split())[:300]
+        return _failed(writer, path, f"{path}: processing failed ({type(err).__name__}: {detail})")
+
+
+@contextlib.contextmanager
+def _interruption_recorded(
+    writer: OutputWriter, path: Path, outcomes: list[InferenceOutcome], earlier: list[dict[str, str]]
+) -> Iterator[None]:
+    """Run the processing of ``path``; on any other exception (Ctrl-C, ``SystemExit``, a bug) record it with
+    :func:`_record_interruption` before it propagates."""
+    before = _file_states(writer, path)
+    try:
+        yield
+    except BaseException:
+        _record_interruption(writer, path, before, outcomes, earlier)
+        raise
 
 
 @contextlib.contextmanager

@@ -200,42 +200,55 @@ def find_inputs(
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not items:
         raise ValueError("paths: expected one or more NIfTI files or folders, got none")
-    wanted = None
-    if modalities is not None:
-        if isinstance(modalities, str) or not all(isinstance(m, str) and m for m in modalities) or not modalities:
-            raise ValueError(
-                f"modalities: expected a collection of non-empty tokens such as ('T2S', 'SWI'), got {modalities!r}"
-            )
-        wanted = frozenset(m.lower() for m in modalities)
-
+    wanted = _modality_tokens(modalities)
     problems: list[InputError] = []
     found: dict[Path, None] = {}
     for item in items:
-        path = Path(os.path.abspath(os.fspath(item)))
-        if not path.exists():
-            problems.append(InputError(path, "path not found", f"{EXPECTED_FILE} or a folder of them"))
-        elif path.is_dir():
-            files = _walk(path)
-            if wanted is not None:
-                files = [f for f in files if _has_modality(f, wanted)]
-            if not files:
-                rule = "" if wanted is None else f" with a modality token in {sorted(wanted)}"
-                problems.append(
-                    InputError(
-                        path, f"folder holds no NIfTI image{rule}", "NIfTI images (masks and labels are skipped)"
-                    )
-                )
-            found.update(dict.fromkeys(files))
-        elif nifti_stem(path) is None:
-            problems.append(
-                InputError(path, f"not a NIfTI file (suffix {''.join(path.suffixes) or 'none'!r})", EXPECTED_FILE)
-            )
-        else:
-            found[path] = None
+        files, problem = _files_of(Path(os.path.abspath(os.fspath(item))), wanted)
+        found.update(dict.fromkeys(files))
+        if problem is not None:
+            problems.append(problem)
+    inputs, unusable = _unique_readable(sorted(found), check_headers)
+    return inputs, problems + unusable
 
+
+def _modality_tokens(modalities: Collection[str] | None) -> frozenset[str] | None:
+    """The modality tokens, lower case, or None for no modality filter; ValueError unless a collection of non-empty
+    strings."""
+    if modalities is None:
+        return None
+    if isinstance(modalities, str) or not all(isinstance(m, str) and m for m in modalities) or not modalities:
+        raise ValueError(
+            f"modalities: expected a collection of non-empty tokens such as ('T2S', 'SWI'), got {modalities!r}"
+        )
+    return frozenset(m.lower() for m in modalities)
+
+
+def _files_of(path: Path, wanted: frozenset[str] | None) -> tuple[list[Path], InputError | None]:
+    """The NIfTI images an absolute ``path`` names (itself, or those found in the folder, with a modality token of
+    ``wanted`` when given) and the problem that makes it unusable, if any."""
+    if not path.exists():
+        return [], InputError(path, "path not found", f"{EXPECTED_FILE} or a folder of them")
+    if path.is_dir():
+        files = _walk(path)
+        if wanted is not None:
+            files = [f for f in files if _has_modality(f, wanted)]
+        if files:
+            return files, None
+        rule = "" if wanted is None else f" with a modality token in {sorted(wanted)}"
+        return [], InputError(path, f"folder holds no NIfTI image{rule}", "NIfTI images (masks and labels are skipped)")
+    if nifti_stem(path) is None:
+        return [], InputError(path, f"not a NIfTI file (suffix {''.join(path.suffixes) or 'none'!r})", EXPECTED_FILE)
+    return [path], None
+
+
+def _unique_readable(paths: list[Path], check_headers: bool) -> tuple[list[Path], list[InputError]]:
+    """Of sorted ``paths``, those whose header opens (with ``check_headers``) and whose name ``NAME`` no earlier one
+    holds, and one :class:`InputError` per other path, in order."""
     inputs: list[Path] = []
+    problems: list[InputError] = []
     names: dict[str, Path] = {}
-    for path in sorted(found):
+    for path in paths:
         if check_headers:
             try:
                 open_nifti(path)

@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from cmb_kd.candidates.component_shape import principal_variances
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing
 from cmb_kd.inference.cleanup_rules import CleanupRules
-from cmb_kd.inference.dipole_fit import dipole_fit
+from cmb_kd.inference.component_measures import ComponentMeasures, measure_components
 
 __all__ = ["ComponentDecision", "LesionCleanup"]
 
@@ -58,29 +57,6 @@ class ComponentDecision:
 logger = logging.getLogger(__name__)
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
-
-
-def _deep_in_brain(
-    brain: np.ndarray, coords: tuple[np.ndarray, ...], spacing: tuple[float, float, float], margin: float
-) -> np.ndarray:
-    """Whether each voxel ``coords`` lies more than ``margin`` mm inside ``brain`` (the volume's edge is outside).
-
-    The distance transform runs only over the box around the voxels grown by ``margin`` plus one voxel, which
-    holds every background voxel that could be within ``margin`` of them; the full volume would cost about a
-    second per scan for a handful of detections.
-    """
-    reach = [int(math.ceil(margin / s)) + 1 for s in spacing]
-    low = [max(0, int(c.min()) - r) for c, r in zip(coords, reach)]
-    high = [min(n, int(c.max()) + 1 + r) for c, n, r in zip(coords, brain.shape, reach)]
-    box = brain[tuple(slice(a, b) for a, b in zip(low, high))]
-    # outside the volume counts as outside the brain: pad with background only where the box meets the edge
-    pad = [(int(a == 0), int(b == n)) for a, b, n in zip(low, high, brain.shape)]
-    padded = np.pad(box, pad, constant_values=False)
-    if padded.all():
-        return np.ones(len(coords[0]), dtype=bool)
-    distance = ndimage.distance_transform_edt(padded, sampling=spacing)
-    local = tuple(c - a + before for c, a, (before, _) in zip(coords, low, pad))
-    return distance[local] > margin
 
 
 class LesionCleanup:
@@ -142,74 +118,33 @@ class LesionCleanup:
         axes = np.diag(voxel) if affine is None else as_affine(affine)[:3, :3]
         detections = self._binarise(mask)
         shape = detections.shape
-        rules = self.rules
-        brain = None
-        if rules.brain_margin_mm is not None:
-            if brain_mask is None:
-                raise ValueError(
-                    "brain_mask: expected a brain mask of shape "
-                    f"{shape} while the brain-margin rule is on, got None; pass one or set brain_margin_mm=None"
-                )
-            brain = as_binary_mask(brain_mask, "brain_mask", shape)
+        brain = self._brain(brain_mask, shape)
         phase_map = None if phase is None else as_real_volume(phase, "phase", shape)
-
         labels, n = ndimage.label(detections, structure=_STRUCTURE_26)
         if n == 0:
             return np.zeros(shape, dtype=bool), []
-        ids = labels[labels > 0]
-        coords = np.nonzero(labels)
-        counts = np.bincount(ids, minlength=n + 1)[1:].astype(np.float64)
-        centroids = np.stack([np.bincount(ids, weights=c, minlength=n + 1)[1:] / counts for c in coords], axis=1)
-        volume = counts * float(np.prod(voxel))
-        diameter = (6.0 * volume / math.pi) ** (1.0 / 3.0)
-        elongation = self._elongation(ids, coords, counts, voxel, n)
-        inside = np.full(n, math.nan)
-        if brain is not None:
-            deep = _deep_in_brain(brain, coords, voxel, float(rules.brain_margin_mm))
-            inside = np.bincount(ids, weights=deep.astype(np.float64), minlength=n + 1)[1:] / counts
-        mean_phase = np.full(n, math.nan)
-        fit = np.full(n, math.nan)
-        if phase_map is not None:
-            mean_phase = np.bincount(ids, weights=phase_map[coords], minlength=n + 1)[1:] / counts
-            support = brain
-            if support is None and brain_mask is not None:
-                support = as_binary_mask(brain_mask, "brain_mask", shape)
-            for k in range(n):
-                fit[k] = dipole_fit(phase_map, centroids[k], diameter[k] / 2.0 + 1.0, axes, brain=support)
-        calcification_sign = 1.0 if rules.paramagnetic_phase == "negative" else -1.0
+        support = brain
+        if support is None and phase_map is not None and brain_mask is not None:
+            support = as_binary_mask(brain_mask, "brain_mask", shape)
+        floor = max(voxel) if self.rules.shape_floor_mm is None else float(self.rules.shape_floor_mm)
+        measures = measure_components(
+            labels,
+            n,
+            voxel,
+            shape_floor_mm=floor,
+            brain=brain,
+            brain_margin_mm=0.0 if brain is None else float(self.rules.brain_margin_mm),
+            phase=phase_map,
+            axes=axes,
+            support=support,
+        )
         phase_rule = self.phase_rule_applies(voxel, phase_map is not None)
-
-        keys = np.round(centroids, 6)
-        order = np.lexsort((np.arange(n), keys[:, 0], keys[:, 1], keys[:, 2]))
         decisions = []
         keep = np.zeros(n + 1, dtype=bool)
-        for rank, k in enumerate(order, start=1):
-            failed = []
-            if rules.min_diameter_mm is not None and diameter[k] < rules.min_diameter_mm:
-                failed.append("min_diameter")
-            if rules.max_diameter_mm is not None and diameter[k] > rules.max_diameter_mm:
-                failed.append("max_diameter")
-            if rules.max_elongation is not None and elongation[k] > rules.max_elongation:
-                failed.append("elongation")
-            if brain is not None and inside[k] < rules.min_inside_fraction:
-                failed.append("brain_margin")
-            if phase_rule and calcification_sign * fit[k] > rules.calcification_fit:
-                failed.append("phase_sign")
+        for rank, k in enumerate(measures.reading_order(), start=1):
+            failed = self._failed_rules(measures, k, brain is not None, phase_rule)
             keep[k + 1] = not failed
-            decisions.append(
-                ComponentDecision(
-                    index=rank,
-                    centroid_voxel=tuple(float(v) for v in centroids[k]),
-                    n_voxels=int(counts[k]),
-                    volume_mm3=float(volume[k]),
-                    diameter_mm=float(diameter[k]),
-                    elongation=float(elongation[k]),
-                    inside_fraction=float(inside[k]),
-                    mean_phase=float(mean_phase[k]),
-                    dipole_fit=float(fit[k]),
-                    rejected_by=tuple(failed),
-                )
-            )
+            decisions.append(_decision(measures, k, rank, failed))
         logger.debug("clean-up kept %d of %d component(s)", int(keep.sum()), n)
         return keep[labels], decisions
 
@@ -232,14 +167,46 @@ class LesionCleanup:
             )
         return values >= self.threshold
 
-    def _elongation(
-        self,
-        ids: np.ndarray,
-        coords: tuple[np.ndarray, ...],
-        counts: np.ndarray,
-        voxel: tuple[float, float, float],
-        n: int,
-    ) -> np.ndarray:
-        floor = max(voxel) if self.rules.shape_floor_mm is None else float(self.rules.shape_floor_mm)
-        eigen = principal_variances(ids, coords, counts, voxel, floor, n)
-        return np.sqrt(eigen[:, 2] / eigen[:, 0])
+    def _brain(self, brain_mask: Any | None, shape: tuple[int, ...]) -> np.ndarray | None:
+        """The checked brain mask while the brain-margin rule is on (required then), else None."""
+        if self.rules.brain_margin_mm is None:
+            return None
+        if brain_mask is None:
+            raise ValueError(
+                "brain_mask: expected a brain mask of shape "
+                f"{shape} while the brain-margin rule is on, got None; pass one or set brain_margin_mm=None"
+            )
+        return as_binary_mask(brain_mask, "brain_mask", shape)
+
+    def _failed_rules(self, measures: ComponentMeasures, k: int, brain_rule: bool, phase_rule: bool) -> list[str]:
+        """Names of the rules (:data:`CLEANUP_RULES`) component ``k`` fails, in rule order."""
+        rules = self.rules
+        failed = []
+        if rules.min_diameter_mm is not None and measures.diameter_mm[k] < rules.min_diameter_mm:
+            failed.append("min_diameter")
+        if rules.max_diameter_mm is not None and measures.diameter_mm[k] > rules.max_diameter_mm:
+            failed.append("max_diameter")
+        if rules.max_elongation is not None and measures.elongation[k] > rules.max_elongation:
+            failed.append("elongation")
+        if brain_rule and measures.inside_fraction[k] < rules.min_inside_fraction:
+            failed.append("brain_margin")
+        calcification_sign = 1.0 if rules.paramagnetic_phase == "negative" else -1.0
+        if phase_rule and calcification_sign * measures.dipole_fit[k] > rules.calcification_fit:
+            failed.append("phase_sign")
+        return failed
+
+
+def _decision(measures: ComponentMeasures, k: int, rank: int, failed: list[str]) -> ComponentDecision:
+    """The :class:`ComponentDecision` of component ``k``, numbered ``rank``."""
+    return ComponentDecision(
+        index=rank,
+        centroid_voxel=tuple(float(v) for v in measures.centroids[k]),
+        n_voxels=int(measures.counts[k]),
+        volume_mm3=float(measures.volume_mm3[k]),
+        diameter_mm=float(measures.diameter_mm[k]),
+        elongation=float(measures.elongation[k]),
+        inside_fraction=float(measures.inside_fraction[k]),
+        mean_phase=float(measures.mean_phase[k]),
+        dipole_fit=float(measures.dipole_fit[k]),
+        rejected_by=tuple(failed),
+    )

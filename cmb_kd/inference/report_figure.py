@@ -3,10 +3,11 @@ numbered as in the lesion table, under a header that says what the picture is an
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -215,48 +216,103 @@ def render_report_png(
         ValueError: for arrays that are not 3D or of different shapes, NaN/Inf, a bad affine or spacing, a
             ``max_slices`` below 1, or ``lesions`` that are not :class:`Lesion` objects.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    volume, detections, affine, lesions = _checked_inputs(image, mask, affine_or_spacing, max_slices, lesions)
+    voxel = spacing_of(affine)
+    shown, axes_order, flips = radiological(volume, affine)
+    marked = radiological(detections, affine)[0]
+    row_mm, column_mm = voxel[axes_order[0]], voxel[axes_order[1]]
+    slices = _choose_slices(marked, max_slices)
+    n_detections = int(ndimage.label(detections, structure=_STRUCTURE_26)[1])
+    low, high = _intensity_window(volume)
+    to_picture = functools.partial(_to_picture, shape=volume.shape, axes=axes_order, flips=flips)
+    numbered = _numbered_labels(lesions, slices, to_picture)
+    zoomed = lesions[:MAX_ZOOMED]
+    lines = header_lines(
+        title if title is not None else f"{n_detections} detection(s)", n_detections, voxel, phase_used
+    )
+    figure, grid, per_row, span = _figure_grid(shown.shape, (row_mm, column_mm), len(slices), len(zoomed), len(lines))
+    window = {"cmap": "gray", "vmin": low, "vmax": high, "interpolation": "nearest", "aspect": row_mm / column_mm}
+    for index, z in enumerate(slices):
+        row_index, column_index = divmod(index, per_row)
+        ax = figure.add_subplot(grid[row_index, column_index * span : (column_index + 1) * span])
+        ax.axis("off")
+        _draw_slice(ax, shown[:, :, z], marked[:, :, z], numbered.get(z, []), window)
+        ax.set_title(f"slice {z} (inferior to superior)", color="white", fontsize=8)
+    first_zoom_row = math.ceil(len(slices) / per_row)
+    half = (0.5 * ZOOM_MM / row_mm, 0.5 * ZOOM_MM / column_mm)
+    for index, lesion in enumerate(zoomed):
+        cells = (grid[first_zoom_row + index // 2, 2 * (index % 2) + c] for c in (0, 1))
+        _draw_zoomed(figure, cells, lesion, shown, marked, to_picture(lesion.centroid_voxel), half, window)
+    for index, (text, colour) in enumerate(lines):
+        y = 1.0 - (index + 0.7) * 0.25 / figure.get_figheight()
+        figure.text(0.01, y, text, color=colour, fontsize=10 if index == 0 else 8, va="top", wrap=True)
+    figure.text(0.01, 0.01, FOOTER, color="gray", fontsize=7, va="bottom")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, facecolor="black")
+    return buffer.getvalue()
 
+
+def _checked_inputs(
+    image: Any, mask: Any, affine_or_spacing: Any, max_slices: int, lesions: Sequence[Lesion] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Lesion]]:
+    """The arguments of :func:`render_report_png` checked: the volume, the bool mask of its shape, the affine and
+    the lesions as a list."""
     volume = as_real_volume(image, "image")
     detections = as_binary_mask(mask, "mask", volume.shape)
     affine = _as_affine(affine_or_spacing)
-    voxel = spacing_of(affine)
     if isinstance(max_slices, bool) or not isinstance(max_slices, int) or max_slices < 1:
         raise ValueError(f"max_slices: expected an integer >= 1, got {max_slices!r}")
     lesions = list(lesions or [])
     for index, lesion in enumerate(lesions):
         if not isinstance(lesion, Lesion):
             raise ValueError(f"lesions[{index}]: expected a Lesion (from lesion_table), got {type(lesion).__name__}")
+    return volume, detections, affine, lesions
 
-    shown, axes_order, flips = radiological(volume, affine)
-    marked = radiological(detections, affine)[0]
-    row_mm, column_mm = voxel[axes_order[0]], voxel[axes_order[1]]
-    slices = _choose_slices(marked, max_slices)
-    n_detections = int(ndimage.label(detections, structure=_STRUCTURE_26)[1])
+
+def _intensity_window(volume: np.ndarray) -> tuple[float, float]:
+    """The grey window: the 1st and 99th percentiles of the non-zero voxels ((0, 1) without any), at least 1 wide."""
     signal = volume[volume != 0]
     low, high = np.percentile(signal, [1, 99]) if signal.size else (0.0, 1.0)
     if high <= low:
         high = low + 1.0
-    numbered: dict[int, list[tuple[float, float, str]]] = {}
+    return low, high
+
+
+def _numbered_labels(
+    lesions: Sequence[Lesion], slices: Sequence[int], to_picture: Callable[[Sequence[float]], np.ndarray]
+) -> dict[int | None, list[tuple[float, float, str]]]:
+    """Per shown slice, the ``(row, column, text)`` label of each lesion whose centroid is nearest to it (the
+    number, diameter and probability of the lesion table)."""
+    numbered: dict[int | None, list[tuple[float, float, str]]] = {}
     for lesion in lesions:
-        row, column, k = _to_picture(lesion.centroid_voxel, volume.shape, axes_order, flips)
+        row, column, k = to_picture(lesion.centroid_voxel)
         nearest = min(slices, key=lambda z: abs(z - k)) if slices else None
         probability = "" if math.isnan(lesion.max_probability) else f", p {lesion.max_probability:.2f}"
         numbered.setdefault(nearest, []).append((row, column, f"{lesion.id}: {lesion.diameter_mm:.1f} mm{probability}"))
+    return numbered
 
-    zoomed = lesions[:MAX_ZOOMED]
-    zoom_rows = math.ceil(len(zoomed) / 2)  # two lesions per row, each as an unmarked and a marked panel
+
+def _figure_grid(
+    shape: Sequence[int], pixel_mm: tuple[float, float], n_slices: int, n_zoomed: int, n_lines: int
+) -> tuple[Any, Any, int, int]:
+    """The black figure on an Agg canvas and its grid: rows of up to four slices (one or two slices span two grid
+    columns each), then a row per two zoomed lesions, under a header of ``n_lines`` lines.
+
+    Returns:
+        ``(figure, grid, per_row, span)``: the figure, its grid spec, the slices per row and the grid columns each
+        slice spans.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    zoom_rows = math.ceil(n_zoomed / 2)  # two lesions per row, each as an unmarked and a marked panel
     grid_columns = 4
-    per_row = min(4, len(slices))
+    per_row = min(4, n_slices)
     span = min(2, grid_columns // per_row)  # one or two slices take two grid columns each
-    rows = math.ceil(len(slices) / per_row)
-    height_mm, width_mm = shown.shape[0] * row_mm, shown.shape[1] * column_mm
+    rows = math.ceil(n_slices / per_row)
+    height_mm, width_mm = shape[0] * pixel_mm[0], shape[1] * pixel_mm[1]
     panel = 2.4
-    lines = header_lines(
-        title if title is not None else f"{n_detections} detection(s)", n_detections, voxel, phase_used
-    )
-    header_in = 0.25 * (len(lines) + 2)  # the lines, a margin and the slice titles
+    header_in = 0.25 * (n_lines + 2)  # the lines, a margin and the slice titles
     ratios = [span * height_mm / width_mm] * rows + [1.0] * zoom_rows
     figure = Figure(
         figsize=(panel * grid_columns, panel * sum(ratios) + 0.3 * (rows + zoom_rows) + header_in + 0.3),
@@ -265,32 +321,31 @@ def render_report_png(
     FigureCanvasAgg(figure)
     top = 1.0 - header_in / figure.get_figheight()
     grid = figure.add_gridspec(rows + zoom_rows, grid_columns, top=top, bottom=0.06, height_ratios=ratios)
-    window = {"cmap": "gray", "vmin": low, "vmax": high, "interpolation": "nearest", "aspect": row_mm / column_mm}
-    for index, z in enumerate(slices):
-        row_index, column_index = divmod(index, per_row)
-        ax = figure.add_subplot(grid[row_index, column_index * span : (column_index + 1) * span])
-        ax.axis("off")
-        _draw_slice(ax, shown[:, :, z], marked[:, :, z], numbered.get(z, []), window)
-        ax.set_title(f"slice {z} (inferior to superior)", color="white", fontsize=8)
-    half = (0.5 * ZOOM_MM / row_mm, 0.5 * ZOOM_MM / column_mm)
-    for index, lesion in enumerate(zoomed):
-        row, column, k = _to_picture(lesion.centroid_voxel, volume.shape, axes_order, flips)
-        z = int(np.clip(round(k), 0, shown.shape[2] - 1))
-        box = tuple(
-            slice(max(int(round(c - h)), 0), min(int(round(c + h)) + 1, n))
-            for c, h, n in zip((row, column), half, shown.shape[:2])
-        )
-        plain, outlined = (figure.add_subplot(grid[rows + index // 2, 2 * (index % 2) + c]) for c in (0, 1))
-        plain.axis("off")
-        outlined.axis("off")
-        plain.imshow(shown[box + (z,)], **window)
-        plain.set_title(f"{lesion.id}, slice {z}", color="white", fontsize=8)
-        _draw_slice(outlined, shown[box + (z,)], marked[box + (z,)], [], window, marks=False)
-        outlined.set_title(f"{lesion.id}: {lesion.diameter_mm:.1f} mm", color="yellow", fontsize=8)
-    for index, (text, colour) in enumerate(lines):
-        y = 1.0 - (index + 0.7) * 0.25 / figure.get_figheight()
-        figure.text(0.01, y, text, color=colour, fontsize=10 if index == 0 else 8, va="top", wrap=True)
-    figure.text(0.01, 0.01, FOOTER, color="gray", fontsize=7, va="bottom")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, facecolor="black")
-    return buffer.getvalue()
+    return figure, grid, per_row, span
+
+
+def _draw_zoomed(
+    figure: Any,
+    cells: Any,
+    lesion: Lesion,
+    shown: np.ndarray,
+    marked: np.ndarray,
+    centre: np.ndarray,
+    half: tuple[float, float],
+    window: dict[str, Any],
+) -> None:
+    """One lesion zoomed in two grid ``cells``: the slice nearest its ``centre`` (row, column, slice of the
+    picture) within ``half`` pixels of it, unmarked, then outlined."""
+    row, column, k = centre
+    z = int(np.clip(round(k), 0, shown.shape[2] - 1))
+    box = tuple(
+        slice(max(int(round(c - h)), 0), min(int(round(c + h)) + 1, n))
+        for c, h, n in zip((row, column), half, shown.shape[:2])
+    )
+    plain, outlined = (figure.add_subplot(cell) for cell in cells)
+    plain.axis("off")
+    outlined.axis("off")
+    plain.imshow(shown[box + (z,)], **window)
+    plain.set_title(f"{lesion.id}, slice {z}", color="white", fontsize=8)
+    _draw_slice(outlined, shown[box + (z,)], marked[box + (z,)], [], window, marks=False)
+    outlined.set_title(f"{lesion.id}: {lesion.diameter_mm:.1f} mm", color="yellow", fontsize=8)

@@ -98,15 +98,7 @@ def check_scan_plausibility(
         ValueError: for ``data`` that is not a 3D real array, a bad ``affine`` or a ``max_slice_mm`` that is not a
             positive number.
     """
-    volume = np.asarray(data)
-    if volume.ndim != 3 or not (np.issubdtype(volume.dtype, np.number) or volume.dtype == np.bool_):
-        raise ValueError(f"data: expected a real 3D volume (X, Y, Z), got shape {volume.shape}, dtype {volume.dtype}")
-    if np.iscomplexobj(volume):
-        raise ValueError(f"data: expected real voxel values, got dtype {volume.dtype}")
-    matrix = as_affine(affine)
-    if isinstance(max_slice_mm, bool) or not isinstance(max_slice_mm, (int, float)) or not max_slice_mm > 0:
-        raise ValueError(f"max_slice_mm: expected a positive number of mm, got {max_slice_mm!r}")
-    volume = volume.astype(np.float32, copy=False)
+    volume, matrix = _checked_arguments(data, affine, max_slice_mm)
     finite = np.isfinite(volume)
     all_finite = bool(finite.all())
     values = volume.reshape(-1) if all_finite else volume[finite]
@@ -122,7 +114,28 @@ def check_scan_plausibility(
             f"no positive intensity (every voxel at or below 0; values from {float(values.min()):g} to {largest:g})",
             _EXPECTED,
         )
+    warnings = _contrast_warnings(volume, values, sample, largest)
+    thick = _thick_slice_warning(max(spacing_of(matrix)), max_slice_mm)
+    return tuple(warnings if thick is None else [*warnings, thick])
 
+
+def _checked_arguments(data: np.ndarray, affine: np.ndarray, max_slice_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` as a float32 3D volume and ``affine`` as a float64 4x4 matrix; ValueError for a volume that is not
+    real and 3D, a bad affine or a ``max_slice_mm`` that is not a positive number."""
+    volume = np.asarray(data)
+    if volume.ndim != 3 or not (np.issubdtype(volume.dtype, np.number) or volume.dtype == np.bool_):
+        raise ValueError(f"data: expected a real 3D volume (X, Y, Z), got shape {volume.shape}, dtype {volume.dtype}")
+    if np.iscomplexobj(volume):
+        raise ValueError(f"data: expected real voxel values, got dtype {volume.dtype}")
+    matrix = as_affine(affine)
+    if isinstance(max_slice_mm, bool) or not isinstance(max_slice_mm, (int, float)) or not max_slice_mm > 0:
+        raise ValueError(f"max_slice_mm: expected a positive number of mm, got {max_slice_mm!r}")
+    return volume.astype(np.float32, copy=False), matrix
+
+
+def _contrast_warnings(volume: np.ndarray, values: np.ndarray, sample: np.ndarray, largest: float) -> list[str]:
+    """The inverted-contrast and signed-intensity warnings of a volume whose finite voxels are ``values`` (sampled
+    as ``sample``; ``largest`` the maximum)."""
     warnings = []
     low, high = (float(q) for q in np.percentile(sample, (1.0, 99.0)))
     bright = _bright_faces(volume, low, high)
@@ -138,19 +151,23 @@ def check_scan_plausibility(
             f"{negative:.0%} of the voxels are negative: a magnitude scan is non-negative (a phase image or an "
             "intensity-normalised scan?)"
         )
-    thickest = max(spacing_of(matrix))
-    if thickest > max_slice_mm + _SLICE_TOLERANCE_MM:
-        if thickest > TRAINED_MAX_SLICE_MM + _SLICE_TOLERANCE_MM:
-            warnings.append(
-                f"slices of {thickest:.3g} mm are thicker than the {TRAINED_MAX_SLICE_MM:g} mm the model was trained "
-                f"on (validated up to {max_slice_mm:g} mm): detections are unreliable"
-            )
-        else:
-            warnings.append(
-                f"slices of {thickest:.3g} mm are thicker than the {max_slice_mm:g} mm the model is validated for: "
-                "expect missed CMBs, and the phase-sign rule does not run"
-            )
-    return tuple(warnings)
+    return warnings
+
+
+def _thick_slice_warning(thickest: float, max_slice_mm: float) -> str | None:
+    """The warning about a largest voxel size of ``thickest`` mm, stronger beyond :data:`TRAINED_MAX_SLICE_MM`, or
+    None up to ``max_slice_mm``."""
+    if thickest <= max_slice_mm + _SLICE_TOLERANCE_MM:
+        return None
+    if thickest > TRAINED_MAX_SLICE_MM + _SLICE_TOLERANCE_MM:
+        return (
+            f"slices of {thickest:.3g} mm are thicker than the {TRAINED_MAX_SLICE_MM:g} mm the model was trained "
+            f"on (validated up to {max_slice_mm:g} mm): detections are unreliable"
+        )
+    return (
+        f"slices of {thickest:.3g} mm are thicker than the {max_slice_mm:g} mm the model is validated for: "
+        "expect missed CMBs, and the phase-sign rule does not run"
+    )
 
 
 def _refuse_labels(

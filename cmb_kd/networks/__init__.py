@@ -1,6 +1,7 @@
 """Networks: screening FCN, E²U-Net, KT-ViT, candidate ResNet, and feature taps for distillation."""
 
 from cmb_kd.networks.candidate_resnet import CandidateResNet3D
+from cmb_kd.networks.device import as_device
 from cmb_kd.networks.e2unet import E2UNet
 from cmb_kd.networks.ktvit import KTViT
 from cmb_kd.networks.output_prior import initialise_output_prior
@@ -17,6 +18,7 @@ __all__ = [
     "FeatureTaps",
     "KTViT",
     "ScreeningFCN",
+    "as_device",
     "check_channel_counts",
     "check_network_input",
     "check_spatial_dims",

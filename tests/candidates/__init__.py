@@ -1,0 +1,1 @@
+"""Tests of cmb_kd.candidates, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of cmb_kd.inference, one file per module."""
