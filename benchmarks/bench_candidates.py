@@ -11,7 +11,7 @@ against the true LR mask and its time, not counted in the rows). FRST and thresh
 magnitude itself (the relative darkening of threshold + morphology needs positive intensities).
 
 With ``--screening``, a state dict of ``ScreeningFCN(spatial_dims=3, in_channels=1, out_channels=1)`` (the
-bundle's ``models/screening.pt``, loaded with :func:`~cmb_kd.inference.load_network_weights`), the FCN's sigmoid
+bundle's ``models/screening.pt``, loaded with :func:`~cmb_kd.networks.load_network_weights`), the FCN's sigmoid
 map over the LR magnitude standardised in the brain mask in use (:class:`~cmb_kd.transforms.BrainStandardisation`,
 robust, as :class:`~cmb_kd.inference.CMBDetector` and training standardise the network's input; MONAI
 ``SlidingWindowInferer``, 64×64×32 windows, batch 2, overlap 0.25, on the CPU: the bundle's
@@ -304,8 +304,7 @@ def main() -> None:
     from monai.inferers import SlidingWindowInferer
 
     from cmb_kd.candidates import CandidateDetector
-    from cmb_kd.inference import load_network_weights
-    from cmb_kd.networks import ScreeningFCN
+    from cmb_kd.networks import ScreeningFCN, load_network_weights
 
     detectors = {name: CandidateDetector(**kwargs) for name, kwargs in CONFIGS.items()}
     screening = {}

@@ -99,7 +99,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
-    from cmb_kd.inference import INFERENCE_CONFIG, CMBDetector, OutputError, default_bundle_dir, run_inference
+    from cmb_kd.inference import INFERENCE_CONFIG, CMBDetector, default_bundle_dir, run_inference
+    from cmb_kd.io import OutputError
 
     try:
         bundle = Path(args.bundle) if args.bundle is not None else default_bundle_dir()

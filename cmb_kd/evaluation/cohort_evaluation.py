@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cmb_kd.evaluation.cohort_split import load_reference, subject_of
-from cmb_kd.inference import InputError
+from cmb_kd.io import InputError
 from cmb_kd.metrics import compute_lesion_counts
 
 __all__ = ["HR", "MODES", "Rows", "bundle_thresholds", "evaluate_cohort", "factor_label"]

@@ -11,7 +11,7 @@ from typing import Any
 from monai.bundle import ConfigParser
 
 from cmb_kd.evaluation.run_names import RUN_NAME, family_of
-from cmb_kd.inference import load_network_weights
+from cmb_kd.networks import load_network_weights
 
 __all__ = ["NETWORK_DEF_FILE", "build_network", "network_def_of"]
 
