@@ -36,8 +36,14 @@ from cmb_kd.inference.batch_result import (
     exit_on_failure,
 )
 from cmb_kd.inference.brain_source import BRAIN_SOURCES, InputBrain, input_brain, input_grid_brain, working_brain
-from cmb_kd.inference.bundle_config import INFERENCE_CONFIG, build_bundle_component, inference_config_file
-from cmb_kd.inference.bundle_location import BUNDLE_ENV, BUNDLE_NAME, default_bundle_dir
+from cmb_kd.inference.bundle import (
+    BUNDLE_ENV,
+    BUNDLE_NAME,
+    INFERENCE_CONFIG,
+    build_bundle_component,
+    default_bundle_dir,
+    inference_config_file,
+)
 from cmb_kd.inference.candidate_segmentation import PADDING_MODES, CandidatePatchInferer
 from cmb_kd.inference.cleanup_rules import CLEANUP_RULES, PARAMAGNETIC_PHASE_SIGNS, CleanupRules
 from cmb_kd.inference.component_measures import ComponentMeasures, measure_components

@@ -14,7 +14,7 @@ from monai.inferers import Inferer
 from cmb_kd.candidates import CandidateDetector, ScreeningScoreMap
 from cmb_kd.checks import spacing_of
 from cmb_kd.inference.brain_source import input_brain, input_grid_brain, working_brain
-from cmb_kd.inference.bundle_config import build_bundle_component, inference_config_file
+from cmb_kd.inference.bundle import build_bundle_component, inference_config_file
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
 from cmb_kd.inference.detection_result import DetectionResult, PreparedScan
 from cmb_kd.inference.detection_threshold import as_threshold, scan_threshold, threshold_probability

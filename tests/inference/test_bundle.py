@@ -1,11 +1,14 @@
-"""Tests of the bundle config: the inference config found or named missing, a component built with settings, the
-error of a component surfaced as itself."""
+"""Tests of cmb_kd.inference.bundle: the shipped bundle found (the environment variable first, then beside the
+package), the inference config found or named missing, a component built with settings, the error of a component
+surfaced as itself."""
 
 import json
 
 import pytest
 
 from cmb_kd.inference import (
+    BUNDLE_ENV,
+    BUNDLE_NAME,
     INFERENCE_CONFIG,
     CleanupRules,
     build_bundle_component,
@@ -59,3 +62,24 @@ def test_what_a_component_raises_is_surfaced_as_itself(tmp_path) -> None:
     assert isinstance(info.value.__cause__, RuntimeError)
     with pytest.raises(RuntimeError, match="no_such_rule|CleanupRules"):  # not a missing file or a bad value
         build_bundle_component(config_file, "broken", {})
+
+
+def test_the_shipped_bundle_is_found_beside_the_package(monkeypatch) -> None:
+    monkeypatch.delenv(BUNDLE_ENV, raising=False)
+    found = default_bundle_dir()
+    assert found.name == BUNDLE_NAME and found.is_absolute() and (found / INFERENCE_CONFIG).is_file()
+
+
+def test_the_environment_variable_names_another_bundle(tmp_path, monkeypatch) -> None:
+    (tmp_path / "configs").mkdir()
+    (tmp_path / INFERENCE_CONFIG).write_text("{}")
+    monkeypatch.setenv(BUNDLE_ENV, str(tmp_path))
+    assert default_bundle_dir() == tmp_path.resolve()
+
+
+def test_an_environment_variable_that_names_no_bundle_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(BUNDLE_ENV, str(tmp_path))
+    with pytest.raises(
+        FileNotFoundError, match=f"{BUNDLE_ENV} names no bundle .* or unset {BUNDLE_ENV} for the shipped"
+    ):
+        default_bundle_dir()

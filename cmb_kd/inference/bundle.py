@@ -1,5 +1,5 @@
-"""Building a component wired by a bundle's inference config (``configs/inference.json``) with MONAI's
-``ConfigParser``."""
+"""The CMB bundle: where the one shipped with the package lies, and how its inference config
+(``configs/inference.json``) builds a component with MONAI's ``ConfigParser``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,59 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cmb_kd.inference.bundle_location import default_bundle_dir
+__all__ = [
+    "BUNDLE_ENV",
+    "BUNDLE_NAME",
+    "INFERENCE_CONFIG",
+    "build_bundle_component",
+    "default_bundle_dir",
+    "inference_config_file",
+]
 
-__all__ = ["INFERENCE_CONFIG", "build_bundle_component", "inference_config_file"]
-
+BUNDLE_NAME = "cmb_lr_mri_segmentation"
+"""Folder name of the CMB bundle under ``bundles/``."""
 INFERENCE_CONFIG = "configs/inference.json"
 """Path of the inference config inside a bundle folder."""
+BUNDLE_ENV = "CMB_KD_BUNDLE"
+"""Environment variable that, when set, names the default bundle folder."""
+
+
+def default_bundle_dir() -> Path:
+    """The default CMB bundle folder.
+
+    Looked up in order: the folder named by the environment variable ``CMB_KD_BUNDLE``; ``bundles/`` beside the
+    installed ``cmb_kd`` package (a source checkout or editable install); ``bundles/`` in the current folder and
+    its parents. A candidate counts when it holds ``configs/inference.json``.
+
+    Returns:
+        The bundle folder, absolute.
+
+    Raises:
+        FileNotFoundError: ``CMB_KD_BUNDLE`` names a folder without the bundle's config, or (listing the places
+            searched) none of the others holds it.
+    """
+    named = os.environ.get(BUNDLE_ENV)
+    if named:
+        if (Path(named) / INFERENCE_CONFIG).is_file():
+            return Path(named).resolve()
+        raise FileNotFoundError(
+            f"{named}: {BUNDLE_ENV} names no bundle (no {INFERENCE_CONFIG} there); expected a bundle folder, or "
+            f"unset {BUNDLE_ENV} for the shipped one"
+        )
+    package_root = Path(__file__).resolve().parents[2]
+    here = Path.cwd().resolve()
+    tried = [
+        package_root / "bundles" / BUNDLE_NAME,
+        *(folder / "bundles" / BUNDLE_NAME for folder in (here, *here.parents)),
+    ]
+    for folder in tried:
+        if (folder / INFERENCE_CONFIG).is_file():
+            return folder.resolve()
+    listed = ", ".join(str(p) for p in tried[:3])
+    raise FileNotFoundError(
+        f"the default bundle {BUNDLE_NAME} was not found (searched {listed} and the parents of the current folder); "
+        f"pass --bundle PATH or set {BUNDLE_ENV}"
+    )
 
 
 def inference_config_file(bundle_dir: str | os.PathLike | None = None) -> Path:
