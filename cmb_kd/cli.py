@@ -124,6 +124,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             phase=not args.no_phase,
             brain_masks=args.brain_mask,
+            resume=args.resume,
         )
     except (ValueError, FileNotFoundError, OutputError) as err:
         raise UserError(str(err)) from err
@@ -317,6 +318,12 @@ def _add_infer(sub: argparse._SubParsersAction) -> None:
         "--allow-untrained",
         action="store_true",
         help="run with random weights when the bundle has none (testing only: detections are meaningless)",
+    )
+    infer.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the scans an earlier run into --output finished (an ok row in cmb_summary.csv and all their "
+        "outputs present): a cohort run stopped part way goes on where it stopped",
     )
     infer.add_argument("--quiet", action="store_true", help="no progress bar")
     infer.set_defaults(handler=_cmd_infer)

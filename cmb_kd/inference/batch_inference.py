@@ -36,6 +36,7 @@ def run_inference(
     progress: bool = False,
     phase: bool = True,
     brain_masks: str | os.PathLike | None = None,
+    resume: bool = False,
 ) -> InferenceRun:
     """Run ``detector`` on every scan named by ``inputs`` and write the outputs into ``output_dir``.
 
@@ -67,6 +68,12 @@ def run_inference(
     scan and the folder searched; a mask that cannot be loaded or is off the scan's grid is a failed row naming the
     mask. Without ``brain_masks`` the detector finds the brain itself (pre-masked scans, else skull stripping).
 
+    With ``resume``, a scan already done by an earlier run into the folder is not processed again: one whose row in
+    the summary is ``ok`` and whose outputs are all there (mask and lesion table, and the report when ``report`` is
+    asked for). Its row and outputs are kept as they are, and its outcome is the row's. A scan is known by its name,
+    so a scan changed since the earlier run is only processed again without ``resume``. A cohort run stopped part
+    way goes on where it stopped.
+
     Args:
         inputs: NIfTI files and/or folders.
         output_dir: output folder, created when missing.
@@ -78,6 +85,7 @@ def run_inference(
         phase: use the phase image beside each scan when there is one.
         brain_masks: None (the detector finds the brain), a brain mask file (one scan), a folder of masks, or
             ``"beside"``.
+        resume: skip the scans an earlier run into the folder finished (see above).
 
     Returns:
         The :class:`InferenceRun`; its ``status`` is 1 when any input failed, else 0.
@@ -100,13 +108,38 @@ def run_inference(
         if outcomes or not files:
             writer.write_summary(outcomes, earlier=earlier)
         bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
+        done = _done_before(writer, files, earlier, report) if resume else {}
         for path in bar:
+            if path in done:
+                outcomes.append(done[path])
+                continue
             with _interruption_recorded(writer, path, outcomes, earlier):
                 shown = bar if progress else None
                 outcome = _outcome_of(path, writer, detector, report=report, phase=phase, masks=masks, bar=shown)
             outcomes.append(outcome)
             writer.write_summary(outcomes, earlier=earlier)
     return InferenceRun(outcomes=outcomes, summary_path=writer.summary_path)
+
+
+def _done_before(
+    writer: OutputWriter, files: list[Path], earlier: list[dict[str, str]], report: bool
+) -> dict[Path, InferenceOutcome]:
+    """The scans of ``files`` an earlier run finished, with the outcome their summary row records: the row is
+    ``ok`` and every output the run would write is in the folder (the report's only when ``report``)."""
+    rows = {row["name"]: row for row in earlier if row.get("status") == "ok"}
+    done = {}
+    for path in files:
+        row = rows.get(writer.name_of(path))
+        needed = [writer.mask_path(path), writer.lesions_path(path)]
+        if report:
+            needed += [p for p in writer.outputs_of(path) if p not in needed]
+        if row is not None and all(p.is_file() for p in needed):
+            done[path] = InferenceOutcome.from_row(row)
+    if done:
+        logger.info(
+            "%d of %d scan(s) done by an earlier run into %s: skipped", len(done), len(files), writer.output_dir
+        )
+    return done
 
 
 def _check_one_mask_file(masks: Path | str | None, files: list[Path]) -> None:

@@ -80,6 +80,20 @@ class InferenceOutcome:
         message = str(error) or type(error).__name__
         return cls(name=_name(path), count=None, status="failed", message=" ".join(message.split()))
 
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> InferenceOutcome:
+        """The outcome a row of ``cmb_summary.csv`` records (as :meth:`OutputWriter.read_summary` gives it).
+
+        Raises:
+            ValueError: for a row that is no outcome (see the class).
+        """
+        status = row.get("status", "")
+        count = int(row["count"]) if status == "ok" and row.get("count", "").isdigit() else None
+        warnings = tuple(w for w in row.get("warnings", "").split(WARNINGS_SEPARATOR) if w)
+        return cls(
+            name=row.get("name", ""), count=count, status=status, message=row.get("message", ""), warnings=warnings
+        )
+
     def as_row(self) -> dict[str, str | int]:
         """The outcome as a mapping of :data:`SUMMARY_COLUMNS` to values (an empty count when failed, the warnings
         joined by :data:`WARNINGS_SEPARATOR`)."""

@@ -239,3 +239,30 @@ def test_the_progress_bar_shows_the_stage_within_a_scan(tmp_path, write_nifti, c
     assert detector.on_stage is None  # the hook is the caller's again
     run_inference(scans, tmp_path / "quiet", detector)
     assert "segmentation" not in capsys.readouterr().err
+
+
+def test_resume_skips_the_scans_an_earlier_run_finished(tmp_path, write_nifti, caplog) -> None:
+    a, b, c, d = _scans(write_nifti, tmp_path / "in", "a", "b", "c", "d")
+    out = tmp_path / "out"
+    run_inference([a, b, c], out, FakeDetector(raise_on={3: ValueError("no brain found")}))
+    before = {name: (out / f"{name}_cmb_mask.nii.gz").stat().st_mtime_ns for name in ("a", "b")}
+    (out / "b_cmb_lesions.csv").unlink()  # an output lost since: b is done again
+
+    detector = FakeDetector()
+    with caplog.at_level(logging.INFO, logger="cmb_kd.inference.batch_inference"):
+        run = run_inference(tmp_path / "in", out, detector, resume=True)
+    assert detector.calls == 3  # b (an output missing), c (failed before) and d (new); a is skipped
+    assert "1 of 4 scan(s) done by an earlier run" in caplog.text
+    assert (out / "a_cmb_mask.nii.gz").stat().st_mtime_ns == before["a"]
+    assert (out / "b_cmb_mask.nii.gz").stat().st_mtime_ns != before["b"]
+    assert [(o.name, o.status, o.count) for o in run.outcomes] == [(n, "ok", 1) for n in "abcd"]
+    assert run.status == 0 and {row["status"] for row in _summary(out).values()} == {"ok"}
+
+    # a report asked for now that the earlier run did not write: every scan is done again
+    detector = FakeDetector()
+    run_inference(tmp_path / "in", out, detector, report=True, resume=True)
+    assert detector.calls == 4 and "a_cmb_report.png" in _outputs(out)
+    detector = FakeDetector()
+    run_inference(tmp_path / "in", out, detector, report=True, resume=True)
+    assert detector.calls == 0
+

@@ -53,3 +53,12 @@ def test_a_run_with_a_failed_input_exits_1_after_saying_how_many(tmp_path, caplo
     assert info.value.code == 1 and "1 of 2 input(s) failed" in caplog.text
     with pytest.raises(ValueError, match="run: expected an InferenceRun"):
         exit_on_failure([good])
+
+
+def test_an_outcome_comes_back_from_its_summary_row() -> None:
+    outcome = InferenceOutcome.succeeded("x/sub-001_T2S.nii.gz", 3, warnings=["thick slices", "inverted"])
+    assert InferenceOutcome.from_row({k: str(v) for k, v in outcome.as_row().items()}) == outcome
+    failed = InferenceOutcome.failed("b.nii.gz", "b.nii.gz: not a scan")
+    assert InferenceOutcome.from_row({k: str(v) for k, v in failed.as_row().items()}) == failed
+    with pytest.raises(ValueError, match="status: expected one of"):
+        InferenceOutcome.from_row({"name": "a", "count": "1", "status": "done"})
