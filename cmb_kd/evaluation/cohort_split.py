@@ -51,7 +51,8 @@ def cohort_entries(cohort: Path, split: str, factors: Sequence[int]) -> list[dic
     for index, entry in enumerate(entries):
         for key in keys + [k for k in phase_keys if k in entry]:
             if key not in entry:
-                raise ValueError(f"--factors: {datalist}: {split}[{index}] has no key {key!r}")
+                option = "--cohort" if key in ("image", "label") else "--factors"
+                raise ValueError(f"{option}: {datalist}: {split}[{index}] has no key {key!r}")
             if not (cohort / entry[key]).is_file():
                 raise ValueError(f"--cohort: {cohort / entry[key]}: not found ({split}[{index}][{key!r}])")
     return entries

@@ -75,9 +75,9 @@ def _check_options(
         raise ValueError("--thresholds and --thresholds-from: expected one of them, not both")
     if merge is not None and not merge.is_file():
         raise ValueError(f"--merge: {merge}: file not found; expected a metrics.json of this script")
-    if thresholds is not None and not all(0.0 < t < 1.0 for t in thresholds):
+    if thresholds is not None and not (thresholds and all(0.0 < t < 1.0 for t in thresholds)):
         raise ValueError(f"--thresholds: expected probabilities in (0, 1), got {list(thresholds)}")
-    if any(f < 2 for f in factors):
+    if not factors or any(f < 2 for f in factors):
         raise ValueError(f"--factors: expected thick-slice factors >= 2, got {list(factors)}")
 
 
@@ -216,12 +216,12 @@ def evaluate_models(
         out: the folder of ``metrics.json`` (created if absent).
         bundle: the bundle whose ``configs/inference.json`` builds the detector.
         split: the datalist list to evaluate.
-        factors: the thick-slice factors (each >= 2; repeats are dropped).
+        factors: the thick-slice factors (at least one, each >= 2; repeats are dropped).
         models: the runs to evaluate; default every run with final weights.
         device: ``cpu`` or ``cuda``.
         screening: add the screening FCN (``RUNS/screening/models/screening.pt``) to stage 1.
         phase: give the phase images to the clean-up.
-        thresholds: probability thresholds to evaluate; each run's one of best pooled F1 is chosen.
+        thresholds: probability thresholds to evaluate (at least one); each run's one of best pooled F1 is chosen.
         thresholds_file: the ``metrics.json`` of an earlier evaluation whose chosen thresholds are used.
         merge: the ``metrics.json`` of an earlier evaluation whose runs not evaluated now are kept.
         docs: Markdown files whose results markers will be replaced; checked here, before any work.
