@@ -6,7 +6,6 @@ import contextlib
 import csv
 import gzip
 import io
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from cmb_kd.io import (
     csv_bytes,
     nifti_stem,
     prepare_folder,
+    table_cell,
     write_bytes_atomic,
     write_files_atomic,
 )
@@ -41,12 +41,6 @@ SUMMARY_NAME = "cmb_summary.csv"
 _SUMMARY_KEYS = ("name", "status")
 """Columns every summary has had; the others may be missing from a summary written by an older version."""
 _SUMMARY_STATUSES = ("ok", "failed")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else str(round(float(value), 4))
-    return value
 
 
 def _rows(items: Sequence[Any], kind: type, name: str, expected: str) -> list[Mapping[str, Any]]:
@@ -99,7 +93,7 @@ def _mask_bytes(mask: Any, affine: Any, header: nib.Nifti1Header | None) -> byte
 
 def _lesions_bytes(lesions: Sequence[Lesion]) -> bytes:
     """The CSV file of a lesion table (see :meth:`OutputWriter.write_lesions`)."""
-    return csv_bytes(LESION_COLUMNS, _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"), _cell)
+    return csv_bytes(LESION_COLUMNS, _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"), table_cell)
 
 
 class OutputWriter:
@@ -373,4 +367,4 @@ class OutputWriter:
                 )
             if row["name"] not in names:
                 kept.append(row)
-        return write_bytes_atomic(self.summary_path, csv_bytes(SUMMARY_COLUMNS, [*kept, *rows], _cell))
+        return write_bytes_atomic(self.summary_path, csv_bytes(SUMMARY_COLUMNS, [*kept, *rows], table_cell))
