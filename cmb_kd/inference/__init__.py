@@ -73,11 +73,11 @@ from cmb_kd.inference.input_discovery import (
     phase_beside,
 )
 from cmb_kd.inference.lesion_cleanup import ComponentDecision, LesionCleanup
-from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, lesion_table
+from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, as_lesions, lesion_table
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.report_figure import FOOTER, radiological, render_report_png, write_report_png
+from cmb_kd.inference.report_figure import FOOTER, header_lines, radiological, render_report_png, write_report_png
 from cmb_kd.inference.scan_input import (
     PHASE_BESIDE,
     ScanInput,
@@ -139,6 +139,7 @@ __all__ = [
     "check_scan_plausibility",
     "find_brain_mask",
     "find_inputs",
+    "header_lines",
     "is_image_name",
     "lesion_table",
     "load_scan",
@@ -151,6 +152,7 @@ __all__ = [
     "InputBrain",
     "ScanInput",
     "StageTimer",
+    "as_lesions",
     "as_threshold",
     "box_affine",
     "brain_box",
