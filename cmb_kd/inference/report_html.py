@@ -94,15 +94,16 @@ def report_html(
         The HTML text (UTF-8 when written).
 
     Raises:
-        ValueError: for an empty header, a colour that is not a CSS name or hex code, a picture that is not PNG
-            bytes, or a row with a key outside ``columns``.
+        ValueError: for an empty header, a line that is not a ``(text, colour)`` pair with a CSS colour name or hex
+            code, a picture that is not PNG bytes, or a row with a key outside ``columns``.
     """
     if not header:
         raise ValueError("header: expected at least one (text, colour) line, got none")
     lines = []
-    for index, (text, colour) in enumerate(header):
+    for index, line in enumerate(header):
+        text, colour = line if isinstance(line, tuple) and len(line) == 2 else (line, None)
         if not isinstance(colour, str) or not _COLOUR.fullmatch(colour):
-            raise ValueError(f"header[{index}]: expected a CSS colour name or #hex code, got {colour!r}")
+            raise ValueError(f"header[{index}]: expected a (text, CSS colour name or #hex code) pair, got {line!r}")
         tag = "h1" if index == 0 else "p"
         lines.append(f'<{tag} style="color: {colour}">{html.escape(str(text))}</{tag}>')
     images = [

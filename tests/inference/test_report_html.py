@@ -154,7 +154,8 @@ def test_more_header_lines_and_columns_and_several_pictures():
     "kwargs, message",
     [
         ({"header": []}, "header: expected at least one"),
-        ({"header": [("t", "red; background: url(x)")]}, r"header\[0\]: expected a CSS colour"),
+        ({"header": [("t", "red; background: url(x)")]}, r"header\[0\]: expected a \(text, CSS colour"),
+        ({"header": [("t", "white"), "warning"]}, r"header\[1\]: expected a \(text, CSS colour .*, got 'warning'"),
         ({"pictures": [b"GIF89a"]}, r"pictures\[0\]: expected the bytes of a PNG file, got bytes starting b'GIF89a'"),
         ({"pictures": ["data:image/png;base64,AA"]}, r"pictures\[0\]: expected the bytes of a PNG file, got str"),
         (
