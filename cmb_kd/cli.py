@@ -185,7 +185,8 @@ INFER_EPILOG = """accepts:
 writes, in --output:
   NAME_cmb_mask.nii.gz     CMB mask on the scan's own grid (uint8)
   NAME_cmb_lesions.csv     one row per lesion: centroid (voxel, mm), voxels, volume, diameter, probability
-  NAME_cmb_report.png      with --report: slices with the detections outlined
+  NAME_cmb_report.png      with --report: slices with the detections outlined and numbered
+  NAME_cmb_report.html     with --report: that picture and the lesion table (sortable) in one self-contained page
   cmb_summary.csv          one row per input: status, count, time, warnings or error
 
 example:
@@ -291,7 +292,7 @@ def _add_infer(sub: argparse._SubParsersAction) -> None:
         "run Python expressions ('$...', as python -m monai.bundle run does), so only use bundles you trust",
     )
     infer.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks run (cpu)")
-    infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png per scan")
+    infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png and .html per scan")
     infer.add_argument(
         "--brain-mask",
         default=None,

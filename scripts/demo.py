@@ -4,8 +4,8 @@ Generates one synthetic subject (VALDO-style, 1 mm grid, with its native 4 mm th
 into OUTPUT/cohort/, then runs ``cmb-kd infer --report`` on that 4 mm scan with the shipped bundle exactly as a user
 would (the phase image beside the scan goes to the clean-up's phase-sign rule), writing OUTPUT/inference/. Prints
 the number of CMBs found against the true number (connected components of the subject's 4 mm label), how many of the
-found ones match a true CMB, the paths of the mask, lesion table, summary CSV and report picture, and the total wall
-time. Files of an earlier run are replaced; the input scan is only read.
+found ones match a true CMB, the paths of the mask, lesion table, summary CSV, report picture and report page, and the
+total wall time. Files of an earlier run are replaced; the input scan is only read.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class DemoResult:
         lesions: the lesion table, one row per found CMB.
         summary: the batch summary ``cmb_summary.csv``.
         report: the report picture.
+        page: the report page (the picture and the sortable lesion table, one HTML file).
         preview: the picture of the synthetic subject (HR beside the 4 mm slices, true CMBs circled).
         seconds: total wall time of the demo.
     """
@@ -62,6 +63,7 @@ class DemoResult:
     lesions: Path
     summary: Path
     report: Path
+    page: Path
     preview: Path
     seconds: float
 
@@ -73,6 +75,7 @@ class DemoResult:
             f"lesion table: {self.lesions}",
             f"summary CSV:  {self.summary}",
             f"picture:      {self.report}",
+            f"page:         {self.page}",
             f"synthetic subject picture: {self.preview}",
             f"total wall time: {self.seconds:.0f} s",
         ]
@@ -167,6 +170,7 @@ def run_demo(
         lesions=writer.lesions_path(scan),
         summary=writer.summary_path,
         report=writer.report_path(scan),
+        page=writer.report_html_path(scan),
         preview=cohort / entry["subject"] / f"{entry['subject']}_preview.png",
         seconds=time.perf_counter() - start,
     )

@@ -27,7 +27,16 @@ def test_version_is_the_package_version(capsys):
     ("command", "outputs"),
     [
         ("synth", ["datalist.json", "sub-XXX_{T2S,phase,SWI,CMB,brainmask,mimics}.nii.gz"]),
-        ("infer", ["NAME_cmb_mask.nii.gz", "NAME_cmb_lesions.csv", "NAME_cmb_report.png", "cmb_summary.csv"]),
+        (
+            "infer",
+            [
+                "NAME_cmb_mask.nii.gz",
+                "NAME_cmb_lesions.csv",
+                "NAME_cmb_report.png",
+                "NAME_cmb_report.html",
+                "cmb_summary.csv",
+            ],
+        ),
         ("evaluate", ["metrics.json", "metrics_per_subject.csv"]),
     ],
 )

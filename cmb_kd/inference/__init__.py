@@ -1,11 +1,11 @@
 """Whole-volume inference building blocks: input discovery and loading, clean-up, lesion table, writers, report.
 
-Input scans are found with :func:`find_inputs` (files, flat folders, VALDO-style folders; masks and labels skipped)
-and loaded with :func:`load_scan`, which stops with one :class:`InputError` per problem. Stage 3 removes components
-that cannot be CMBs with :class:`LesionCleanup` (rules in :class:`CleanupRules`); :func:`lesion_table` measures the
-remaining lesions on the input grid; :class:`OutputWriter` writes a scan's mask, lesion table and picture
-(:func:`render_report_png`) as a unit and the batch summary, atomically; :class:`OutputFolderLock` keeps a second
-run out of a folder being written.
+Input scans are found with :func:`find_inputs` (files, flat folders, VALDO-style folders; masks and labels skipped) and
+loaded with :func:`load_scan`, which stops with one :class:`InputError` per problem. Stage 3 removes components that
+cannot be CMBs with :class:`LesionCleanup` (rules in :class:`CleanupRules`); :func:`lesion_table` measures the remaining
+lesions on the input grid; :class:`OutputWriter` writes a scan's mask, lesion table and report (the picture of
+:func:`render_report_png` and the page of :func:`render_report_html`) as a unit and the batch summary, atomically;
+:class:`OutputFolderLock` keeps a second run out of a folder being written.
 
 Before detection, :func:`check_scan_plausibility` refuses images that cannot be a magnitude scan (masks, label maps,
 no positive intensity) and returns warnings about doubtful ones (inverted contrast, signed intensities, slices
@@ -73,11 +73,12 @@ from cmb_kd.inference.input_discovery import (
     phase_beside,
 )
 from cmb_kd.inference.lesion_cleanup import ComponentDecision, LesionCleanup
-from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, lesion_table
+from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, as_lesions, lesion_table
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.report_figure import FOOTER, radiological, render_report_png, write_report_png
+from cmb_kd.inference.report_figure import FOOTER, header_lines, radiological, render_report_png, write_report_png
+from cmb_kd.inference.report_html import render_report_html, report_html
 from cmb_kd.inference.scan_input import (
     PHASE_BESIDE,
     ScanInput,
@@ -139,10 +140,13 @@ __all__ = [
     "check_scan_plausibility",
     "find_brain_mask",
     "find_inputs",
+    "header_lines",
     "is_image_name",
     "lesion_table",
     "load_scan",
+    "render_report_html",
     "render_report_png",
+    "report_html",
     "write_report_png",
     "DEFAULT_BOX_PATCH",
     "FOOTER",
@@ -151,6 +155,7 @@ __all__ = [
     "InputBrain",
     "ScanInput",
     "StageTimer",
+    "as_lesions",
     "as_threshold",
     "box_affine",
     "brain_box",

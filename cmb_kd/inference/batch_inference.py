@@ -40,13 +40,13 @@ def run_inference(
 ) -> InferenceRun:
     """Run ``detector`` on every scan named by ``inputs`` and write the outputs into ``output_dir``.
 
-    Inputs are found with :func:`find_inputs` (files, flat or VALDO-style folders). For each scan ``NAME`` the
-    mask ``NAME_cmb_mask.nii.gz`` (uint8, the input's shape and affine), the table ``NAME_cmb_lesions.csv`` and,
-    with ``report``, the picture ``NAME_cmb_report.png`` are written as a unit (:meth:`OutputWriter.write_scan`:
-    all of them or none). A path or scan that cannot be used (:class:`InputError`, or a ``ValueError`` raised
-    while processing it), whose processing fails (a ``RuntimeError``, e.g. out of memory; the traceback is logged at
-    DEBUG level) or whose outputs cannot be written (:class:`OutputError`) is logged as one line naming
-    the file (level WARNING) and recorded as failed, and its outputs from an earlier run are removed, so that no
+    Inputs are found with :func:`find_inputs` (files, flat or VALDO-style folders). For each scan ``NAME`` the mask
+    ``NAME_cmb_mask.nii.gz`` (uint8, the input's shape and affine), the table ``NAME_cmb_lesions.csv`` and, with
+    ``report``, the report ``NAME_cmb_report.png`` and ``NAME_cmb_report.html`` are written as a unit
+    (:meth:`OutputWriter.write_scan`: all of them or none). A path or scan that cannot be used (:class:`InputError`, or
+    a ``ValueError`` raised while processing it), whose processing fails (a ``RuntimeError``, e.g. out of memory; the
+    traceback is logged at DEBUG level) or whose outputs cannot be written (:class:`OutputError`) is logged as one line
+    naming the file (level WARNING) and recorded as failed, and its outputs from an earlier run are removed, so that no
     file in the folder contradicts its row; the other inputs are still processed. Inputs are only read.
 
     ``cmb_summary.csv`` describes every output in the folder: it is rewritten atomically after each scan, with
@@ -80,7 +80,7 @@ def run_inference(
         detector: a :class:`CMBDetector` (any callable ``detector(data, affine, *, phase=None, brain_mask=None,
             name=None) -> DetectionResult``; ``name`` is the scan's path, for its messages; ``phase`` and
             ``brain_mask`` are passed only when there is one).
-        report: also write a PNG per scan with the detections outlined.
+        report: also write the report per scan: the picture and the HTML page holding it and the lesion table.
         progress: show a progress bar.
         phase: use the phase image beside each scan when there is one.
         brain_masks: None (the detector finds the brain), a brain mask file (one scan), a folder of masks, or

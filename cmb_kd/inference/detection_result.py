@@ -130,18 +130,19 @@ class DetectionResult:
         self, folder: str | os.PathLike, name: str, *, image: Any | None = None, header: Any | None = None
     ) -> list[Path]:
         """Write what ``cmb-kd infer`` writes for one scan: ``NAME_cmb_mask.nii.gz``, ``NAME_cmb_lesions.csv`` and,
-        given the scan, the picture ``NAME_cmb_report.png``, as a unit (:meth:`OutputWriter.write_scan`; the batch
-        summary ``cmb_summary.csv`` belongs to a batch run and is not written).
+        given the scan, the report: the picture ``NAME_cmb_report.png`` and the page ``NAME_cmb_report.html`` (the
+        picture with the sortable lesion table), as a unit (:meth:`OutputWriter.write_scan`; the batch summary
+        ``cmb_summary.csv`` belongs to a batch run and is not written).
 
         Args:
             folder: output folder, created when missing.
             name: the scan's name ``NAME`` (a trailing ``.nii.gz`` or ``.nii`` is dropped).
             image: the scan ``(X, Y, Z)`` on the input grid, to draw the picture on (NaN drawn as 0); None: no
-                picture (and a picture of an earlier save of this name is removed).
+                report (and the report of an earlier save of this name is removed).
             header: the input's NIfTI header, whose sform/qform codes the mask keeps.
 
         Returns:
-            The written paths: mask, lesion table, then the picture.
+            The written paths: mask, lesion table, then the picture and the page.
 
         Raises:
             ValueError: for a name that is empty or holds a path separator, or an image not of the mask's shape.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from scipy import ndimage
 
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume
 
-__all__ = ["LESION_COLUMNS", "Lesion", "lesion_table"]
+__all__ = ["LESION_COLUMNS", "Lesion", "as_lesions", "lesion_table"]
 
 LESION_COLUMNS: tuple[str, ...] = (
     "id",
@@ -58,6 +59,19 @@ class Lesion:
         xm, ym, zm = self.centroid_mm
         values = (self.id, x, y, z, xm, ym, zm, self.n_voxels, self.volume_mm3, self.diameter_mm, self.max_probability)
         return dict(zip(LESION_COLUMNS, values))
+
+
+def as_lesions(lesions: Sequence[Any] | None, name: str = "lesions") -> list[Lesion]:
+    """``lesions`` as a list (None: empty), each checked to be a :class:`Lesion`.
+
+    Raises:
+        ValueError: naming ``name[i]`` for an item that is not a :class:`Lesion`.
+    """
+    checked = list(lesions or [])
+    for index, lesion in enumerate(checked):
+        if not isinstance(lesion, Lesion):
+            raise ValueError(f"{name}[{index}]: expected a Lesion (from lesion_table), got {type(lesion).__name__}")
+    return checked
 
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)

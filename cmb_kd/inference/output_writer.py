@@ -1,4 +1,4 @@
-"""Atomic writers of the outputs of ``cmb-kd infer``: a scan's mask, lesion table and picture, and the batch summary."""
+"""Atomic writers of the outputs of ``cmb-kd infer``: a scan's mask, lesion table and report, and the batch summary."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import csv
 import gzip
 import io
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,12 +18,14 @@ from cmb_kd.checks import as_affine
 from cmb_kd.inference.batch_result import SUMMARY_COLUMNS, InferenceOutcome
 from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion
 from cmb_kd.inference.report_figure import render_report_png
+from cmb_kd.inference.report_html import render_report_html
 from cmb_kd.io import (
     PREDICTION_SUFFIX,
     OutputError,
     csv_bytes,
     nifti_stem,
     prepare_folder,
+    table_cell,
     write_bytes_atomic,
     write_files_atomic,
 )
@@ -34,19 +35,13 @@ __all__ = ["LESIONS_SUFFIX", "REPORT_SUFFIX", "SUMMARY_NAME", "OutputWriter"]
 LESIONS_SUFFIX = "_cmb_lesions"
 """Suffix added to the input name ``NAME`` of the per-lesion table ``NAME_cmb_lesions.csv``."""
 REPORT_SUFFIX = "_cmb_report"
-"""Suffix added to the input name ``NAME`` of the report picture ``NAME_cmb_report.png``."""
+"""Suffix added to the input name ``NAME`` of the report picture ``NAME_cmb_report.png`` and page ``.html``."""
 SUMMARY_NAME = "cmb_summary.csv"
 """File name of the batch summary (one row per input)."""
 
 _SUMMARY_KEYS = ("name", "status")
 """Columns every summary has had; the others may be missing from a summary written by an older version."""
 _SUMMARY_STATUSES = ("ok", "failed")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else str(round(float(value), 4))
-    return value
 
 
 def _rows(items: Sequence[Any], kind: type, name: str, expected: str) -> list[Mapping[str, Any]]:
@@ -99,14 +94,15 @@ def _mask_bytes(mask: Any, affine: Any, header: nib.Nifti1Header | None) -> byte
 
 def _lesions_bytes(lesions: Sequence[Lesion]) -> bytes:
     """The CSV file of a lesion table (see :meth:`OutputWriter.write_lesions`)."""
-    return csv_bytes(LESION_COLUMNS, _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"), _cell)
+    return csv_bytes(LESION_COLUMNS, _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"), table_cell)
 
 
 class OutputWriter:
     """Writes the outputs of one batch run into ``output_dir``, every file atomically.
 
     For an input ``NAME.nii.gz`` (or ``NAME.nii``) the files are ``NAME_cmb_mask.nii.gz``,
-    ``NAME_cmb_lesions.csv`` and optionally ``NAME_cmb_report.png``; the folder has one ``cmb_summary.csv``. Each
+    ``NAME_cmb_lesions.csv`` and optionally the report, ``NAME_cmb_report.png`` and ``NAME_cmb_report.html``; the
+    folder has one ``cmb_summary.csv``. Each
     file is written under a hidden temporary name (``.FILE.XXXXXXXX.tmp``) in ``output_dir`` and renamed into place
     with ``os.replace``, so an interrupted run never leaves a half-written file under a final name; an existing
     file of the same name is replaced. New files get mode ``0o666`` less the umask, as with :func:`open`.
@@ -146,6 +142,10 @@ class OutputWriter:
     def report_path(self, input_path: str | os.PathLike) -> Path:
         """``output_dir/NAME_cmb_report.png``."""
         return self.output_dir / f"{self.name_of(input_path)}{REPORT_SUFFIX}.png"
+
+    def report_html_path(self, input_path: str | os.PathLike) -> Path:
+        """``output_dir/NAME_cmb_report.html``."""
+        return self.report_path(input_path).with_suffix(".html")
 
     @property
     def summary_path(self) -> Path:
@@ -211,13 +211,13 @@ class OutputWriter:
         report_title: str | None = None,
         report_phase: bool | None = None,
     ) -> list[Path]:
-        """Write every output of one scan as a unit: the mask, the lesion table and, with ``report_image``, the picture.
+        """Write every output of one scan as a unit: the mask, the lesion table and, with ``report_image``, the report.
 
         Everything is computed first; then each file is written under a temporary name and all are renamed into
         place (:func:`write_files_atomic`). When a write fails, no output of the scan is left in the folder: the
         files already renamed are removed, the temporaries deleted, and so are the scan's outputs from an earlier
-        run, which the failure leaves out of date. On success, a picture left by an earlier run is removed when
-        none is written now, so the folder never holds a picture of other detections than the mask's.
+        run, which the failure leaves out of date. On success, a report left by an earlier run is removed when
+        none is written now, so the folder never holds a report of other detections than the mask's.
 
         Args:
             input_path: the input scan (names the outputs).
@@ -225,13 +225,13 @@ class OutputWriter:
             affine: the input's 4x4 voxel-to-world affine.
             lesions: the lesion table (see :meth:`write_lesions`).
             header: the input's header (from :func:`load_scan`).
-            report_image: the scan ``(X, Y, Z)`` to draw the picture on (:func:`render_report_png`); None for no
-                picture.
-            report_title: title of the picture.
-            report_phase: whether the phase image was used, said in the picture's header (None: not said).
+            report_image: the scan ``(X, Y, Z)`` to draw the picture on (:func:`render_report_png`), shown with
+                the lesion table in the HTML page (:func:`render_report_html`); None for no report.
+            report_title: title of the report.
+            report_phase: whether the phase image was used, said in the report's header (None: not said).
 
         Returns:
-            The written paths: mask, lesion table, then the picture when drawn.
+            The written paths: mask, lesion table, then the picture and the page when drawn.
 
         Raises:
             ValueError: for a bad mask, affine, lesion table or picture input (nothing is written then).
@@ -246,6 +246,8 @@ class OutputWriter:
                 report_image, mask, affine, title=report_title, lesions=lesions, phase_used=report_phase
             )
             files[self._target(self.report_path(input_path), input_path)] = picture
+            page = render_report_html(picture, lesions, affine, title=report_title, phase_used=report_phase)
+            files[self._target(self.report_html_path(input_path), input_path)] = page.encode("utf-8")
         try:
             written = write_files_atomic(files)
         except OutputError:
@@ -253,16 +255,22 @@ class OutputWriter:
                 self.remove_outputs(input_path)
             raise
         if report_image is None:
-            self.remove_outputs(input_path, only=(self.report_path(input_path),))
+            self.remove_outputs(input_path, only=(self.report_path(input_path), self.report_html_path(input_path)))
         return written
 
     def outputs_of(self, input_path: str | os.PathLike) -> list[Path]:
-        """The paths of every output of an input: mask, lesion table and picture (present or not).
+        """The paths of every output of an input: mask, lesion table, then the report's picture and page (present or
+        not).
 
         Raises:
             ValueError: if ``input_path`` is not a NIfTI file name.
         """
-        return [self.mask_path(input_path), self.lesions_path(input_path), self.report_path(input_path)]
+        return [
+            self.mask_path(input_path),
+            self.lesions_path(input_path),
+            self.report_path(input_path),
+            self.report_html_path(input_path),
+        ]
 
     def remove_outputs(self, input_path: str | os.PathLike, *, only: Sequence[Path] | None = None) -> list[Path]:
         """Remove the outputs of an input present in the folder (of a scan that failed, or out of date).
@@ -373,4 +381,4 @@ class OutputWriter:
                 )
             if row["name"] not in names:
                 kept.append(row)
-        return write_bytes_atomic(self.summary_path, csv_bytes(SUMMARY_COLUMNS, [*kept, *rows], _cell))
+        return write_bytes_atomic(self.summary_path, csv_bytes(SUMMARY_COLUMNS, [*kept, *rows], table_cell))

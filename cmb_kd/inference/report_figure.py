@@ -15,15 +15,15 @@ import numpy as np
 from scipy import ndimage
 
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing, spacing_of
-from cmb_kd.inference.lesion_table import Lesion
+from cmb_kd.inference.lesion_table import Lesion, as_lesions
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM
 from cmb_kd.io import write_bytes_atomic
 
-__all__ = ["FOOTER", "radiological", "render_report_png", "write_report_png"]
+__all__ = ["FOOTER", "header_lines", "radiological", "render_report_png", "write_report_png"]
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
 FOOTER = "research use only; trained on synthetic data; not a diagnosis"
-"""The line every picture carries."""
+"""The line every report (picture and HTML page) carries."""
 ZOOM_MM = 32.0
 """Field of view of the zoomed panels around each lesion, mm."""
 MAX_ZOOMED = 6
@@ -156,15 +156,25 @@ def _draw_slice(
 
 
 def header_lines(
-    title: str, n_detections: int, voxel: Sequence[float], phase_used: bool | None
+    title: str | None, n_detections: int, voxel: Sequence[float], phase_used: bool | None
 ) -> list[tuple[str, str]]:
-    """The header of the picture, one ``(text, colour)`` per line: the title, the acquisition and, when the slices
-    are thicker than the model card's range, a warning."""
+    """The header of a scan's report (the picture's and the HTML page's), one ``(text, colour)`` per line: the title,
+    the acquisition and, when the slices are thicker than the model card's range, a warning.
+
+    Args:
+        title: the first line; None: the number of detections.
+        n_detections: number of detections (26-connected components of the mask).
+        voxel: voxel size in mm ``(sx, sy, sz)``.
+        phase_used: whether the phase image was used; None: not said.
+
+    Returns:
+        The lines, each with a matplotlib/CSS colour name (``"white"``, ``"orange"`` for a warning).
+    """
     thickness = max(voxel)
     acquisition = f"{n_detections} detection(s); voxels {voxel[0]:.2g} x {voxel[1]:.2g} x {voxel[2]:.2g} mm"
     if phase_used is not None:
         acquisition += "; phase used" if phase_used else "; magnitude only"
-    lines = [(title, "white"), (acquisition, "white")]
+    lines = [(title if title is not None else f"{n_detections} detection(s)", "white"), (acquisition, "white")]
     if thickness > MAX_SLICE_MM:
         lines.append(
             (
@@ -227,9 +237,7 @@ def render_report_png(
     to_picture = functools.partial(_to_picture, shape=volume.shape, axes=axes_order, flips=flips)
     numbered = _numbered_labels(lesions, slices, to_picture)
     zoomed = lesions[:MAX_ZOOMED]
-    lines = header_lines(
-        title if title is not None else f"{n_detections} detection(s)", n_detections, voxel, phase_used
-    )
+    lines = header_lines(title, n_detections, voxel, phase_used)
     figure, grid, per_row, span = _figure_grid(shown.shape, (row_mm, column_mm), len(slices), len(zoomed), len(lines))
     window = {"cmap": "gray", "vmin": low, "vmax": high, "interpolation": "nearest", "aspect": row_mm / column_mm}
     for index, z in enumerate(slices):
@@ -262,11 +270,7 @@ def _checked_inputs(
     affine = _as_affine(affine_or_spacing)
     if isinstance(max_slices, bool) or not isinstance(max_slices, int) or max_slices < 1:
         raise ValueError(f"max_slices: expected an integer >= 1, got {max_slices!r}")
-    lesions = list(lesions or [])
-    for index, lesion in enumerate(lesions):
-        if not isinstance(lesion, Lesion):
-            raise ValueError(f"lesions[{index}]: expected a Lesion (from lesion_table), got {type(lesion).__name__}")
-    return volume, detections, affine, lesions
+    return volume, detections, affine, as_lesions(lesions)
 
 
 def _intensity_window(volume: np.ndarray) -> tuple[float, float]:

@@ -6,7 +6,7 @@ from cmb_kd.io.atomic import prepare_folder, write_atomic, write_bytes_atomic, w
 from cmb_kd.io.errors import InputError, OutputError, PathProblem
 from cmb_kd.io.naming import NIFTI_SUFFIXES, PREDICTION_SUFFIX, nifti_stem
 from cmb_kd.io.nifti import EXPECTED_FILE, MIN_VOXEL_VOLUME_MM3, load_scan, open_nifti
-from cmb_kd.io.table import csv_bytes
+from cmb_kd.io.table import csv_bytes, table_cell
 
 __all__ = [
     "EXPECTED_FILE",
@@ -21,6 +21,7 @@ __all__ = [
     "nifti_stem",
     "open_nifti",
     "prepare_folder",
+    "table_cell",
     "write_atomic",
     "write_bytes_atomic",
     "write_files_atomic",

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["csv_bytes"]
+import numpy as np
+
+__all__ = ["csv_bytes", "table_cell"]
+
+
+def table_cell(value: Any) -> Any:
+    """A cell as the package's tables show it: floats rounded to 4 decimals, NaN as an empty cell, others as given.
+
+    The CSV files of ``cmb-kd infer`` and its HTML report show the same cells.
+    """
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else str(round(float(value), 4))
+    return value
 
 
 def csv_bytes(

@@ -80,14 +80,15 @@ def test_sequential_runs_accumulate_and_a_failed_scan_leaves_no_stale_output(tmp
     assert _outputs(out) == [
         "a_cmb_lesions.csv",
         "a_cmb_mask.nii.gz",
+        "a_cmb_report.html",
         "a_cmb_report.png",
         "b_cmb_lesions.csv",
         "b_cmb_mask.nii.gz",
     ]
 
-    # a processed again without --report: its row is replaced and its old picture removed
+    # a processed again without --report: its row is replaced and its old report (picture and page) removed
     run_inference(a, out, FakeDetector())
-    assert list(_summary(out)) == ["b", "a"] and "a_cmb_report.png" not in _outputs(out)
+    assert list(_summary(out)) == ["b", "a"] and not {"a_cmb_report.png", "a_cmb_report.html"} & set(_outputs(out))
 
     # a fails this time: its row says so and no output of it contradicts the row; b is kept
     run = run_inference(a, out, FakeDetector(raise_on={1: ValueError("no brain found")}))

@@ -49,15 +49,17 @@ def test_save_writes_the_files_of_cmb_kd_infer(tmp_path) -> None:
     image[0] = np.nan  # a NaN background is drawn as 0
     written = result.save(tmp_path / "out", "sub-001_T2S.nii.gz", image=image)
     names = [p.name for p in written]
-    assert names == ["sub-001_T2S_cmb_mask.nii.gz", "sub-001_T2S_cmb_lesions.csv", "sub-001_T2S_cmb_report.png"]
+    report = ["sub-001_T2S_cmb_report.png", "sub-001_T2S_cmb_report.html"]
+    assert names == ["sub-001_T2S_cmb_mask.nii.gz", "sub-001_T2S_cmb_lesions.csv", *report]
     saved = nib.load(written[0])
     assert np.array_equal(np.asarray(saved.dataobj), result.mask) and np.allclose(saved.affine, AFFINE)
     with open(written[1], newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [int(r["n_voxels"]) for r in table] == [18, 4] and list(table[0]) == list(LESION_COLUMNS)
     assert written[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    again = result.save(tmp_path / "out", "sub-001_T2S")  # no picture now: the earlier one goes
-    assert [p.name for p in again] == names[:2] and not written[2].exists()
+    assert "<title>sub-001_T2S: 2 CMB(s)</title>" in written[3].read_text(encoding="utf-8")
+    again = result.save(tmp_path / "out", "sub-001_T2S")  # no report now: the earlier one goes
+    assert [p.name for p in again] == names[:2] and not written[2].exists() and not written[3].exists()
     assert not (tmp_path / "out" / "cmb_summary.csv").exists()
 
 

@@ -130,6 +130,8 @@ def test_infer_writes_outputs_and_reports_every_bad_input(tmp_path, fast_bundle,
         rows = list(reader)
         assert tuple(reader.fieldnames) == LESION_COLUMNS
     assert (out / "sub-003_T2S_lr-x4_cmb_report.png").stat().st_size > 0
+    page = (out / "sub-003_T2S_lr-x4_cmb_report.html").read_text(encoding="utf-8")
+    assert page.count("<tr><td") == len(rows) and "sub-003_T2S_lr-x4" in page
     with open(out / "cmb_summary.csv") as handle:
         reader = csv.DictReader(handle)
         summary = {row["name"]: row for row in reader}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from _inference_helpers import ANISOTROPIC_AFFINE
 
-from cmb_kd.inference import lesion_table
+from cmb_kd.inference import as_lesions, lesion_table
 
 
 def _mask():
@@ -72,3 +72,10 @@ def test_empty_mask_gives_no_lesion():
 def test_bad_arguments(mask, affine, probability, message):
     with pytest.raises(ValueError, match=message):
         lesion_table(mask, affine, probability)
+
+
+def test_as_lesions_lists_lesions_and_names_an_item_that_is_not_one():
+    lesions = lesion_table(_mask(), np.eye(4))
+    assert as_lesions(tuple(lesions)) == lesions and as_lesions(None) == []
+    with pytest.raises(ValueError, match=r"picked\[1\]: expected a Lesion \(from lesion_table\), got dict"):
+        as_lesions([lesions[0], {"id": 2}], "picked")

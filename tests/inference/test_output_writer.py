@@ -170,27 +170,31 @@ def _scan_outputs(tmp_path):
     return mask, lesion_table(mask, ANISOTROPIC_AFFINE)
 
 
-def test_write_scan_writes_the_outputs_together_and_drops_a_stale_picture(tmp_path, scan_image):
+def test_write_scan_writes_the_outputs_together_and_drops_a_stale_report(tmp_path, scan_image):
     writer = OutputWriter(tmp_path)
     mask, lesions = _scan_outputs(tmp_path)
     written = writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)
-    assert [p.name for p in written] == ["s_cmb_mask.nii.gz", "s_cmb_lesions.csv", "s_cmb_report.png"]
-    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz", "s_cmb_report.png"]
+    report = ["s_cmb_report.png", "s_cmb_report.html"]
+    assert [p.name for p in written] == ["s_cmb_mask.nii.gz", "s_cmb_lesions.csv", *report]
+    assert written == writer.outputs_of("s.nii.gz")
+    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz", *sorted(report)]
+    assert written[3].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions)
-    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz"]  # no picture of other detections
+    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz"]  # no report of other detections
     with pytest.raises(ValueError, match="mask: expected a 3D mask"):
         writer.write_scan("t.nii.gz", mask[..., 0], ANISOTROPIC_AFFINE, lesions)
     assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz"]
 
 
-@pytest.mark.parametrize("stage", ["rename", "write"])
+@pytest.mark.parametrize("stage", ["rename", "write", "page"])
 def test_failed_table_write_leaves_no_output_of_the_scan(tmp_path, scan_image, monkeypatch, stage):
     writer = OutputWriter(tmp_path)
     mask, lesions = _scan_outputs(tmp_path)
     writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)  # an earlier run
     writer.write_scan("other.nii.gz", mask, ANISOTROPIC_AFFINE, lesions)
-    if stage == "rename":
-        interrupt_rename_to(monkeypatch, "_cmb_lesions.csv", OSError(28, "No space left on device"))
+    suffix = "_cmb_report.html" if stage == "page" else "_cmb_lesions.csv"
+    if stage in ("rename", "page"):  # the page is renamed last, after the picture
+        interrupt_rename_to(monkeypatch, suffix, OSError(28, "No space left on device"))
     else:
         write_temporary = _atomic._write_temporary
 
@@ -200,9 +204,10 @@ def test_failed_table_write_leaves_no_output_of_the_scan(tmp_path, scan_image, m
             return write_temporary(target, data)
 
         monkeypatch.setattr(_atomic, "_write_temporary", failing)
-    with pytest.raises(OutputError, match=r"s_cmb_lesions\.csv: cannot write the file \(No space left on device\)"):
+    with pytest.raises(OutputError, match=rf"s{re.escape(suffix)}: cannot write the file \(No space left on device\)"):
         writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)
-    # neither the new mask nor the earlier run's outputs of s are left, and no temporary; other scans are kept
+    # neither the new mask, picture or page nor the earlier run's outputs of s are left, and no temporary; other scans
+    # are kept
     assert _files(tmp_path) == ["other_cmb_lesions.csv", "other_cmb_mask.nii.gz"]
 
 

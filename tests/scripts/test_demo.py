@@ -24,7 +24,7 @@ from cmb_kd.synth import SynthConfig
 
 DEMO_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "demo.py"
 TINY = SynthConfig(shape=(96, 112, 88), spacing=2.0, lr_factors=(4,), cmb_p_zero=0.0)
-PATH_LABELS = ("mask", "lesion table", "summary CSV", "picture", "synthetic subject picture")
+PATH_LABELS = ("mask", "lesion table", "summary CSV", "picture", "page", "synthetic subject picture")
 
 
 @pytest.fixture(scope="module")
