@@ -55,24 +55,18 @@ def run_inference(
     run leaves a summary that matches the outputs present. The folder is locked for the run
     (:class:`OutputFolderLock`): a second run into it fails at once, before it writes anything.
 
-    With ``phase``, a phase image beside a scan (:func:`phase_beside`: ``sub-001_phase.nii.gz`` beside
-    ``sub-001_T2S.nii.gz``) is given to the detector as ``phase=`` for the clean-up's phase-sign rule, which tells
-    paramagnetic CMBs from diamagnetic calcifications; it must be on the scan's grid.
+    With ``phase``, a phase image beside a scan (:func:`phase_beside`, on the scan's grid) is given to the detector
+    as ``phase=`` for the clean-up's phase-sign rule, which tells paramagnetic CMBs from diamagnetic calcifications.
 
-    With ``brain_masks``, each scan's brain mask is read and given to the detector as ``brain_mask=`` (non-zero and
-    not NaN is brain; it must be on the scan's grid): one NIfTI file when the run has a single scan; a folder holding
-    a mask per scan, named like the scan; or ``"beside"`` (:data:`BRAIN_MASKS_BESIDE`; a folder of that name is
-    written ``./beside``) for masks in each scan's own folder (:func:`find_brain_mask`: ``NAME.nii.gz`` in a mask
-    folder, ``NAME_brainmask.nii.gz``, or ``NAME`` with one ``_`` token replaced by ``brainmask``, such as
-    ``sub-001_brainmask.nii.gz`` beside ``sub-001_T2S.nii.gz``). A scan without its mask is a failed row naming the
-    scan and the folder searched; a mask that cannot be loaded or is off the scan's grid is a failed row naming the
-    mask. Without ``brain_masks`` the detector finds the brain itself (pre-masked scans, else skull stripping).
+    With ``brain_masks``, each scan's brain mask is given to the detector as ``brain_mask=`` (non-zero and not NaN
+    is brain; on the scan's grid): one NIfTI file for a single scan; a folder of masks named like the scans; or
+    ``"beside"`` (:data:`BRAIN_MASKS_BESIDE`; a folder of that name is written ``./beside``) for masks in each scan's
+    own folder (names as :func:`find_brain_mask` looks them up). A scan without its mask, or with one that cannot be
+    loaded or is off its grid, is a failed row naming the file. Without ``brain_masks`` the detector finds the brain.
 
-    With ``resume``, a scan already done by an earlier run into the folder is not processed again: one whose row in
-    the summary is ``ok`` and whose outputs are all there (mask and lesion table, and the report when ``report`` is
-    asked for). Its row and outputs are kept as they are, and its outcome is the row's. A scan is known by its name,
-    so a scan changed since the earlier run is only processed again without ``resume``. A cohort run stopped part
-    way goes on where it stopped.
+    With ``resume``, a scan whose summary row is ``ok`` and whose outputs are all there (the report's too when
+    ``report``) is skipped, its row and outputs kept: a stopped cohort run goes on where it stopped. A scan is known
+    by its name; one changed since the earlier run is processed again only without ``resume``.
 
     Args:
         inputs: NIfTI files and/or folders.
@@ -99,6 +93,7 @@ def run_inference(
             several scans.
     """
     masks = _as_brain_masks(brain_masks)
+    options = {"report": report, "phase": phase, "masks": masks}
     writer = OutputWriter(output_dir)
     with OutputFolderLock(writer.output_dir):
         earlier = writer.read_summary()
@@ -107,18 +102,27 @@ def run_inference(
         outcomes = _problem_outcomes(writer, files, problems)
         if outcomes or not files:
             writer.write_summary(outcomes, earlier=earlier)
-        bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
         done = _done_before(writer, files, earlier, report) if resume else {}
+        bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
         for path in bar:
-            if path in done:
-                outcomes.append(done[path])
-                continue
-            with _interruption_recorded(writer, path, outcomes, earlier):
-                shown = bar if progress else None
-                outcome = _outcome_of(path, writer, detector, report=report, phase=phase, masks=masks, bar=shown)
-            outcomes.append(outcome)
-            writer.write_summary(outcomes, earlier=earlier)
+            outcomes.append(done.get(path) or _run_scan(path, writer, detector, outcomes, earlier, bar, options))
     return InferenceRun(outcomes=outcomes, summary_path=writer.summary_path)
+
+
+def _run_scan(
+    path: Path,
+    writer: OutputWriter,
+    detector: Callable[..., DetectionResult],
+    outcomes: list[InferenceOutcome],
+    earlier: list[dict[str, str]],
+    bar: Any,
+    options: dict[str, Any],
+) -> InferenceOutcome:
+    """Process one scan of the run (an interruption recorded) and write the summary with its outcome."""
+    with _interruption_recorded(writer, path, outcomes, earlier):
+        outcome = _outcome_of(path, writer, detector, bar=bar, **options)
+    writer.write_summary([*outcomes, outcome], earlier=earlier)
+    return outcome
 
 
 def _done_before(
@@ -175,7 +179,7 @@ def _outcome_of(
     of memory: the other scans still run) or unwritable outputs give a failed outcome."""
     try:
         mask = _brain_mask_of(path, masks)
-        with _stages_shown(detector, bar, path.name):
+        with _stages_shown(detector, None if bar.disable else bar, path.name):
             return _process(path, writer, detector, report, phase_beside(path) if phase else None, mask)
     except (InputError, OutputError) as err:
         return _failed(writer, path, err)
