@@ -27,7 +27,7 @@ Resolution: 1 mm isotropic on the template grid (197 x 233 x 213 voxels, affine 
 to the labelled box. It is built once per process (:func:`load_mars_atlas`, an ``lru_cache``; about 10 s on one
 core, most of it the template) and kept in memory (uint8, about 5 MB).
 
-Licence: the MNI ICBM152 2009 templates are Copyright (C) 1993-2009 Louis Collins, McConnell Brain Imaging Centre,
+Licence: the MNI ICBM152 2009 templates are Copyright (C) 1993-2004 Louis Collins, McConnell Brain Imaging Centre,
 Montreal Neurological Institute, McGill University, distributed with permission "to use, copy, modify, and
 distribute this software and its documentation for any purpose and without fee", provided the copyright notice
 appears in all copies; nilearn (BSD-3-Clause) redistributes them. Deriving and using a label map from them is
