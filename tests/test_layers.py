@@ -20,6 +20,7 @@ LAYERS = (
     ("networks", "losses"),
     ("handlers",),
     ("candidates",),
+    ("location",),
     ("inference",),
     ("evaluation", "train_runs"),
     ("cli",),
