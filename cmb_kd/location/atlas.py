@@ -7,11 +7,11 @@ Where the labels come from:
   read the same 1 mm grid, padded 24 slices below the template's lower edge);
 * **deep grey nuclei** (basal ganglia, thalamus): the simulator's ``deep_region`` channel, every voxel of it;
   a voxel is thalamus when it is nearer (in ellipsoid-normalised distance) to the simulator's thalamus ellipsoid
-  (``cmb_kd.synth.anatomy._DEEP_NUCLEI``, the nucleus with the most posterior centre) than to the putamen,
+  (``cmb_kd.synth.anatomy.DEEP_NUCLEI``, the nucleus with the most posterior centre) than to the putamen,
   pallidus and caudate ellipsoids, else basal ganglia;
 * **infratentorial** (brainstem, cerebellum): the simulator's ``infratentorial`` and ``posterior_fossa``
-  channels, every voxel of them; brainstem inside the simulator's brainstem box (``_BRAINSTEM_HALF_WIDTH``,
-  ``_BRAINSTEM_Y``), cerebellum elsewhere;
+  channels, every voxel of them; brainstem inside the simulator's brainstem box (``BRAINSTEM_HALF_WIDTH``,
+  ``BRAINSTEM_Y``), cerebellum elsewhere;
 * **lobes, insula, capsules, corpus callosum, deep and periventricular white matter**: the remaining brain voxels
   by tissue (cortex where grey matter is the largest fraction, white matter where white matter is) and the
   geometric rules of :mod:`cmb_kd.location.atlas_rules`.
@@ -108,11 +108,11 @@ def _crop(maps: np.ndarray, margin: int) -> tuple[tuple[slice, ...], np.ndarray]
 
 def _deep_codes(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Thalamus or basal ganglia for deep voxels: the nearest of the simulator's nucleus ellipsoids."""
-    from cmb_kd.synth.anatomy import _DEEP_NUCLEI
+    from cmb_kd.synth.anatomy import DEEP_NUCLEI
 
-    thalamus = int(np.argmin([centre[1] for centre, _ in _DEEP_NUCLEI]))
+    thalamus = int(np.argmin([centre[1] for centre, _ in DEEP_NUCLEI]))
     distances = []
-    for centre, axes in _DEEP_NUCLEI:
+    for centre, axes in DEEP_NUCLEI:
         dx = (np.abs(x) - abs(centre[0])) / axes[0]
         distances.append(dx**2 + ((y - centre[1]) / axes[1]) ** 2 + ((z - centre[2]) / axes[2]) ** 2)
     nearest = np.argmin(np.stack(distances), axis=0)
@@ -121,9 +121,9 @@ def _deep_codes(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 def _infratentorial_codes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Brainstem inside the simulator's brainstem box, cerebellum elsewhere."""
-    from cmb_kd.synth.anatomy import _BRAINSTEM_HALF_WIDTH, _BRAINSTEM_Y
+    from cmb_kd.synth.anatomy import BRAINSTEM_HALF_WIDTH, BRAINSTEM_Y
 
-    stem = (np.abs(x) < _BRAINSTEM_HALF_WIDTH) & (y > _BRAINSTEM_Y[0]) & (y < _BRAINSTEM_Y[1])
+    stem = (np.abs(x) < BRAINSTEM_HALF_WIDTH) & (y > BRAINSTEM_Y[0]) & (y < BRAINSTEM_Y[1])
     return np.where(stem, region_code("brainstem"), region_code("cerebellum")).astype(np.uint8)
 
 

@@ -2,7 +2,16 @@
 
 from cmb_kd.synth.acquisition import add_complex_noise, bias_field, thick_slice_affine, thick_slices
 from cmb_kd.synth.air import draw_air_pockets
-from cmb_kd.synth.anatomy import Anatomy, deform_template, grid_affine, load_template, template_to_grid
+from cmb_kd.synth.anatomy import (
+    BRAINSTEM_HALF_WIDTH,
+    BRAINSTEM_Y,
+    DEEP_NUCLEI,
+    Anatomy,
+    deform_template,
+    grid_affine,
+    load_template,
+    template_to_grid,
+)
 from cmb_kd.synth.clefts import draw_sulcal_clefts
 from cmb_kd.synth.config import CONTRAST_MODES, RANDOMISED, SynthConfig
 from cmb_kd.synth.contrast import CONTRAST_TISSUES, SUSCEPTIBILITY_TISSUES, randomise_contrast
@@ -47,8 +56,11 @@ __all__ = [
     "apply_kspace_filter",
     "bias_field",
     "block_mean",
+    "BRAINSTEM_HALF_WIDTH",
+    "BRAINSTEM_Y",
     "CONTRAST_MODES",
     "CONTRAST_TISSUES",
+    "DEEP_NUCLEI",
     "deform_template",
     "dipole_field",
     "dipole_kernel",

@@ -16,10 +16,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Anatomy", "load_template", "deform_template", "grid_affine", "template_to_grid"]
+__all__ = [
+    "BRAINSTEM_HALF_WIDTH",
+    "BRAINSTEM_Y",
+    "DEEP_NUCLEI",
+    "Anatomy",
+    "load_template",
+    "deform_template",
+    "grid_affine",
+    "template_to_grid",
+]
 
 # (centre x, y, z), (semi-axes) in MNI mm; both hemispheres where x != 0.
-_DEEP_NUCLEI = (
+DEEP_NUCLEI = (
     ((25.0, 3.0, 1.0), (6.0, 14.0, 9.0)),  # putamen
     ((19.0, -3.0, -1.0), (4.0, 8.0, 6.0)),  # globus pallidus
     ((13.0, 10.0, 10.0), (5.0, 10.0, 8.0)),  # caudate head and body
@@ -42,7 +51,7 @@ _CHANNELS = ("t1", "gm", "wm", "brain", "deep_region", "infratentorial", "air", 
 _TENT_APEX_Z, _TENT_SIDE_SLOPE, _TENT_BACK_SLOPE = -4.0, 0.35, 0.25
 _CEREBELLUM_FRONT = -36.0
 #: Brainstem (midbrain, pons, medulla) as a box in MNI mm: |x| < half width, y range, z below the top.
-_BRAINSTEM_HALF_WIDTH, _BRAINSTEM_Y, _BRAINSTEM_TOP = 14.0, (-42.0, -12.0), -3.0
+BRAINSTEM_HALF_WIDTH, BRAINSTEM_Y, _BRAINSTEM_TOP = 14.0, (-42.0, -12.0), -3.0
 
 
 @dataclass
@@ -112,14 +121,14 @@ def load_template() -> tuple[np.ndarray, np.ndarray]:
     idx = np.indices(t1.shape, dtype=np.float32).reshape(3, -1)
     coords = (affine[:3, :3] @ idx + affine[:3, 3:]).reshape((3, *t1.shape))
     x, y, z = coords
-    deep = _ellipsoids(coords, _DEEP_NUCLEI) & (gm > 0.3)
+    deep = _ellipsoids(coords, DEEP_NUCLEI) & (gm > 0.3)
     cerebellum = (y < -40.0) & (z < -18.0)
     brainstem = (np.abs(x) < 14.0) & (y > -42.0) & (y < -12.0) & (z < -10.0)
     infratentorial = (cerebellum | brainstem) & (brain > 0.5)
     air = _ellipsoids(coords, _AIR_SPACES)
     tent = _TENT_APEX_Z - _TENT_SIDE_SLOPE * np.abs(x) - _TENT_BACK_SLOPE * np.maximum(-50.0 - y, 0.0)
     whole_cerebellum = (z < tent) & (y < _CEREBELLUM_FRONT - 0.1 * np.abs(x))
-    whole_brainstem = (np.abs(x) < _BRAINSTEM_HALF_WIDTH) & (y > _BRAINSTEM_Y[0]) & (y < _BRAINSTEM_Y[1])
+    whole_brainstem = (np.abs(x) < BRAINSTEM_HALF_WIDTH) & (y > BRAINSTEM_Y[0]) & (y < BRAINSTEM_Y[1])
     posterior_fossa = (whole_cerebellum | (whole_brainstem & (z < _BRAINSTEM_TOP))) & (brain > 0.5)
     t1 = t1 / max(float(np.percentile(t1[brain > 0.5], 99)), 1e-6)
     maps = np.stack([t1, gm, wm, brain, deep, infratentorial, air, posterior_fossa]).astype(np.float32)
