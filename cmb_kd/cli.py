@@ -125,6 +125,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
             phase=not args.no_phase,
             brain_masks=args.brain_mask,
             resume=args.resume,
+            location=args.location,
         )
     except (ValueError, FileNotFoundError, OutputError) as err:
         raise UserError(str(err)) from err
@@ -185,6 +186,7 @@ INFER_EPILOG = """accepts:
 writes, in --output:
   NAME_cmb_mask.nii.gz     CMB mask on the scan's own grid (uint8)
   NAME_cmb_lesions.csv     one row per lesion: centroid (voxel, mm), voxels, volume, diameter, probability
+  NAME_cmb_location.json   with --location: MARS region of each lesion, counts per region and side, burden class
   NAME_cmb_report.png      with --report: slices with the detections outlined and numbered
   NAME_cmb_report.html     with --report: that picture and the lesion table (sortable) in one self-contained page
   cmb_summary.csv          one row per input: status, count, time, warnings or error
@@ -293,6 +295,7 @@ def _add_infer(sub: argparse._SubParsersAction) -> None:
     )
     infer.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks run (cpu)")
     infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png and .html per scan")
+    infer.add_argument("--location", action="store_true", help="also give each CMB its MARS region (~8 s more a scan)")
     infer.add_argument(
         "--brain-mask",
         default=None,

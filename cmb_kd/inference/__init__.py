@@ -18,7 +18,8 @@ working grid, brain mask, standardisation (:class:`cmb_kd.transforms.BrainStanda
 stage-2 patch segmentation (:class:`CandidatePatchInferer`), clean-up, giving a :class:`DetectionResult`.
 :meth:`CMBDetector.prepare` stops after the candidates (a :class:`PreparedScan`) and :meth:`CMBDetector.segment`
 finishes it with any segmentation network. :func:`run_inference` runs it over files and folders and writes every
-output.
+output; with ``location=True`` (:meth:`DetectionResult.locate`, :mod:`~cmb_kd.inference.location_output`) each
+lesion also gets its MARS region from :mod:`cmb_kd.location` and each scan its burden.
 
 :class:`CMBDetector` only orders and times the steps (:class:`StageTimer`, :data:`STAGES`); each step is its own
 module: the scan's input forms (:func:`load_scan_input`), the brain's source (:func:`input_brain`,
@@ -74,6 +75,17 @@ from cmb_kd.inference.input_discovery import (
 )
 from cmb_kd.inference.lesion_cleanup import ComponentDecision, LesionCleanup
 from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, as_lesions, lesion_table
+from cmb_kd.inference.location_output import (
+    LOCATION_SUFFIX,
+    LOCATION_SUMMARY_COLUMNS,
+    lesion_columns,
+    locate_lesions,
+    located_or_warning,
+    location_header_line,
+    location_json_bytes,
+    location_summary_row,
+    with_location,
+)
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
@@ -183,4 +195,13 @@ __all__ = [
     "to_working_grid",
     "without_nan",
     "working_brain",
+    "LOCATION_SUFFIX",
+    "LOCATION_SUMMARY_COLUMNS",
+    "lesion_columns",
+    "locate_lesions",
+    "located_or_warning",
+    "location_header_line",
+    "location_json_bytes",
+    "location_summary_row",
+    "with_location",
 ]

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from cmb_kd.inference.batch_result import InferenceOutcome, InferenceRun
 from cmb_kd.inference.detection_result import DetectionResult
 from cmb_kd.inference.input_discovery import BRAIN_MASKS_BESIDE, find_brain_mask, find_inputs, phase_beside
+from cmb_kd.inference.location_output import located_or_warning
 from cmb_kd.inference.output_lock import OutputFolderLock
 from cmb_kd.inference.output_writer import OutputWriter
 from cmb_kd.io import InputError, OutputError, load_scan, nifti_stem
@@ -37,63 +38,63 @@ def run_inference(
     phase: bool = True,
     brain_masks: str | os.PathLike | None = None,
     resume: bool = False,
+    location: bool = False,
 ) -> InferenceRun:
     """Run ``detector`` on every scan named by ``inputs`` and write the outputs into ``output_dir``.
 
     Inputs are found with :func:`find_inputs` (files, flat or VALDO-style folders). For each scan ``NAME`` the mask
-    ``NAME_cmb_mask.nii.gz`` (uint8, the input's shape and affine), the table ``NAME_cmb_lesions.csv`` and, with
-    ``report``, the report ``NAME_cmb_report.png`` and ``NAME_cmb_report.html`` are written as a unit
-    (:meth:`OutputWriter.write_scan`: all of them or none). A path or scan that cannot be used (:class:`InputError`, or
-    a ``ValueError`` raised while processing it), whose processing fails (a ``RuntimeError``, e.g. out of memory; the
-    traceback is logged at DEBUG level) or whose outputs cannot be written (:class:`OutputError`) is logged as one line
-    naming the file (level WARNING) and recorded as failed, and its outputs from an earlier run are removed, so that no
-    file in the folder contradicts its row; the other inputs are still processed. Inputs are only read.
+    ``NAME_cmb_mask.nii.gz`` (uint8, the input's shape and affine), the table ``NAME_cmb_lesions.csv``, with
+    ``location`` ``NAME_cmb_location.json`` and with ``report`` the report ``NAME_cmb_report.png`` and ``.html`` are
+    written as a unit (:meth:`OutputWriter.write_scan`: all or none). A path or scan that cannot be used
+    (:class:`InputError`, or a ``ValueError`` raised while processing it), whose processing fails (a ``RuntimeError``,
+    e.g. out of memory; traceback logged at DEBUG level) or whose outputs cannot be written (:class:`OutputError`) is
+    logged as one line naming the file (WARNING) and recorded as failed, its outputs from an earlier run removed so
+    that no file contradicts its row; the other inputs are still processed. Inputs are only read.
 
-    ``cmb_summary.csv`` describes every output in the folder: it is rewritten atomically after each scan, with
-    one row per input of this run (failures included) and the rows of earlier runs into the folder for the other
-    names (an input processed again replaces its old row), so that runs into one folder accumulate and a killed
-    run leaves a summary that matches the outputs present. The folder is locked for the run
-    (:class:`OutputFolderLock`): a second run into it fails at once, before it writes anything.
+    ``cmb_summary.csv`` describes every output in the folder: it is rewritten atomically after each scan, with one
+    row per input of this run (failures included) and the rows of earlier runs for the other names (an input processed
+    again replaces its old row), so that runs into one folder accumulate and a killed run leaves a summary that
+    matches the outputs. The folder is locked (:class:`OutputFolderLock`): a second run into it fails at once.
 
-    With ``phase``, a phase image beside a scan (:func:`phase_beside`, on the scan's grid) is given to the detector
-    as ``phase=`` for the clean-up's phase-sign rule, which tells paramagnetic CMBs from diamagnetic calcifications.
+    With ``phase``, a phase image beside a scan (:func:`phase_beside`, on its grid) is given to the detector as
+    ``phase=`` for the phase-sign rule, which tells paramagnetic CMBs from diamagnetic calcifications.
 
     With ``brain_masks``, each scan's brain mask is given to the detector as ``brain_mask=`` (non-zero and not NaN
     is brain; on the scan's grid): one NIfTI file for a single scan; a folder of masks named like the scans; or
     ``"beside"`` (:data:`BRAIN_MASKS_BESIDE`; a folder of that name is written ``./beside``) for masks in each scan's
-    own folder (names as :func:`find_brain_mask` looks them up). A scan without its mask, or with one that cannot be
-    loaded or is off its grid, is a failed row naming the file. Without ``brain_masks`` the detector finds the brain.
+    own folder (:func:`find_brain_mask`). A scan without its mask, or with one that cannot be loaded or is off its
+    grid, is a failed row naming the file. Without ``brain_masks`` the detector finds the brain.
 
-    With ``resume``, a scan whose summary row is ``ok`` and whose outputs are all there (the report's too when
-    ``report``) is skipped, its row and outputs kept: a stopped cohort run goes on where it stopped. A scan is known
-    by its name; one changed since the earlier run is processed again only without ``resume``.
+    With ``resume``, a scan whose summary row is ``ok`` and whose outputs are all there (the report's when ``report``,
+    the location JSON when ``location``) is skipped, its row and outputs kept: a stopped run goes on where it stopped.
+    A scan is known by its name; one changed since the earlier run is processed again only without ``resume``.
+
+    With ``location``, each scan is registered to MNI (:meth:`DetectionResult.locate`, ~8 s of CPU a scan): the JSON,
+    the lesion table and the report give each lesion's MARS region, the summary row the burden. A failed registration
+    keeps the detections, written without location, with a warning in the row.
 
     Args:
         inputs: NIfTI files and/or folders.
         output_dir: output folder, created when missing.
         detector: a :class:`CMBDetector` (any callable ``detector(data, affine, *, phase=None, brain_mask=None,
-            name=None) -> DetectionResult``; ``name`` is the scan's path, for its messages; ``phase`` and
-            ``brain_mask`` are passed only when there is one).
+            name=None) -> DetectionResult``; ``name`` is the scan's path; ``phase``, ``brain_mask`` only if any).
         report: also write the report per scan: the picture and the HTML page holding it and the lesion table.
-        progress: show a progress bar.
-        phase: use the phase image beside each scan when there is one.
-        brain_masks: None (the detector finds the brain), a brain mask file (one scan), a folder of masks, or
-            ``"beside"``.
-        resume: skip the scans an earlier run into the folder finished (see above).
+        progress, phase: show a progress bar; use the phase image beside each scan when there is one.
+        brain_masks: None (the detector finds the brain), a mask file (one scan), a folder of masks, or ``"beside"``.
+        resume, location: skip the scans an earlier run finished; give each lesion its MARS region (see above).
 
     Returns:
         The :class:`InferenceRun`; its ``status`` is 1 when any input failed, else 0.
 
     Raises:
         OutputError: before any scan is processed, when ``output_dir`` cannot be created or written, another run
-            holds its lock, or its ``cmb_summary.csv`` is not one written by this package (it is never
-            overwritten); later, when the summary cannot be written.
-        ValueError: when ``inputs`` is empty; before any scan is processed, when ``brain_masks`` is neither an
-            existing NIfTI file or folder nor ``"beside"`` (an :class:`InputError` naming it), or is one file for
-            several scans.
+            holds its lock, or its ``cmb_summary.csv`` is not this package's (never overwritten); later, when the
+            summary cannot be written.
+        ValueError: when ``inputs`` is empty; before any scan, when ``brain_masks`` is neither an existing NIfTI
+            file or folder nor ``"beside"`` (an :class:`InputError` naming it), or is one file for several scans.
     """
     masks = _as_brain_masks(brain_masks)
-    options = {"report": report, "phase": phase, "masks": masks}
+    options = {"report": report, "phase": phase, "masks": masks, "location": location}
     writer = OutputWriter(output_dir)
     with OutputFolderLock(writer.output_dir):
         earlier = writer.read_summary()
@@ -102,7 +103,7 @@ def run_inference(
         outcomes = _problem_outcomes(writer, files, problems)
         if outcomes or not files:
             writer.write_summary(outcomes, earlier=earlier)
-        done = _done_before(writer, files, earlier, report) if resume else {}
+        done = _done_before(writer, files, earlier, report, location) if resume else {}
         bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
         for path in bar:
             outcomes.append(done.get(path) or _run_scan(path, writer, detector, outcomes, earlier, bar, options))
@@ -126,17 +127,19 @@ def _run_scan(
 
 
 def _done_before(
-    writer: OutputWriter, files: list[Path], earlier: list[dict[str, str]], report: bool
+    writer: OutputWriter, files: list[Path], earlier: list[dict[str, str]], report: bool, location: bool = False
 ) -> dict[Path, InferenceOutcome]:
     """The scans of ``files`` an earlier run finished, with the outcome their summary row records: the row is
-    ``ok`` and every output the run would write is in the folder (the report's only when ``report``)."""
+    ``ok`` and every output the run would write is in the folder (the report's only when ``report``, the location
+    JSON only when ``location``)."""
     rows = {row["name"]: row for row in earlier if row.get("status") == "ok"}
     done = {}
     for path in files:
         row = rows.get(writer.name_of(path))
         needed = [writer.mask_path(path), writer.lesions_path(path)]
+        needed += [writer.location_path(path)] if location else []
         if report:
-            needed += [p for p in writer.outputs_of(path) if p not in needed]
+            needed += [writer.report_path(path), writer.report_html_path(path)]
         if row is not None and all(p.is_file() for p in needed):
             done[path] = InferenceOutcome.from_row(row)
     if done:
@@ -174,13 +177,14 @@ def _outcome_of(
     phase: bool,
     masks: Path | str | None,
     bar: Any,
+    location: bool = False,
 ) -> InferenceOutcome:
     """Process one scan (:func:`_process`) and return its outcome; an unusable scan, a failed processing (e.g. out
     of memory: the other scans still run) or unwritable outputs give a failed outcome."""
     try:
         mask = _brain_mask_of(path, masks)
         with _stages_shown(detector, None if bar.disable else bar, path.name):
-            return _process(path, writer, detector, report, phase_beside(path) if phase else None, mask)
+            return _process(path, writer, detector, report, phase_beside(path) if phase else None, mask, location)
     except (InputError, OutputError) as err:
         return _failed(writer, path, err)
     except ValueError as err:
@@ -322,6 +326,7 @@ def _process(
     report: bool,
     phase: Path | None,
     brain_mask: Path | None = None,
+    location: bool = False,
 ) -> InferenceOutcome:
     data, affine, header = load_scan(path)
     extra: dict[str, np.ndarray] = {}
@@ -336,6 +341,7 @@ def _process(
         logger.debug("%s: brain mask from %s", path.name, brain_mask)
         extra["brain_mask"] = np.isfinite(mask_data) & (mask_data != 0)  # a NaN background is no brain
     result = detector(data, affine, name=path, **extra)
+    located, location_warnings = located_or_warning(result, data, path.name) if location else (result, ())
     if report and not np.isfinite(data).all():
         data = np.where(np.isfinite(data), data, np.float32(0))  # the picture shows a NaN background as 0
     writer.write_scan(
@@ -347,6 +353,8 @@ def _process(
         report_image=data if report else None,
         report_title=result.report_title(writer.name_of(path)),
         report_phase="phase" in extra,
+        location=located.location,
     )
     logger.info("%s: %d CMB(s) in %.1f s", path.name, result.count, sum(result.timings.values()))
-    return InferenceOutcome.succeeded(path, result.count, warnings=result.warnings)
+    warnings = (*result.warnings, *location_warnings)
+    return InferenceOutcome.succeeded(path, result.count, warnings=warnings, location=located.location)

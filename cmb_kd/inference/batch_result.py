@@ -9,14 +9,17 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from cmb_kd.inference.location_output import LOCATION_SUMMARY_COLUMNS, location_summary_row
 from cmb_kd.io import nifti_stem
+from cmb_kd.location import LocationResult
 
 __all__ = ["SUMMARY_COLUMNS", "WARNINGS_SEPARATOR", "InferenceOutcome", "InferenceRun", "exit_on_failure"]
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_COLUMNS: tuple[str, ...] = ("name", "count", "status", "message", "warnings")
-"""Columns of ``cmb_summary.csv``, in order."""
+SUMMARY_COLUMNS: tuple[str, ...] = ("name", "count", "status", "message", "warnings", *LOCATION_SUMMARY_COLUMNS)
+"""Columns of ``cmb_summary.csv``, in order: the outcome, then the burden of a scan run with location (empty
+otherwise; :data:`LOCATION_SUMMARY_COLUMNS`)."""
 
 WARNINGS_SEPARATOR = "; "
 """How the warnings of one input are joined in the ``warnings`` column."""
@@ -36,6 +39,8 @@ class InferenceOutcome:
         message: empty when ``ok``; the error message (naming the file and the problem) when ``failed``.
         warnings: doubts about a processed input (e.g. ``DetectionResult.warnings``: inverted contrast, slices
             thicker than the model is validated for), one line each; empty when there are none.
+        location: the scan's :data:`LOCATION_SUMMARY_COLUMNS` as text (:func:`location_summary_row`); empty when
+            it was run without location or its location failed.
 
     Raises:
         ValueError: for an unknown status, a negative count, an ``ok`` outcome without a count or a ``failed``
@@ -47,8 +52,11 @@ class InferenceOutcome:
     status: str
     message: str = ""
     warnings: tuple[str, ...] = ()
+    location: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.location, dict) or set(self.location) - set(LOCATION_SUMMARY_COLUMNS):
+            raise ValueError(f"location: expected a mapping of LOCATION_SUMMARY_COLUMNS, got {self.location!r}")
         if not isinstance(self.warnings, tuple) or not all(isinstance(w, str) for w in self.warnings):
             raise ValueError(f"warnings: expected a tuple of strings, got {self.warnings!r}")
         if self.status not in _STATUSES:
@@ -63,8 +71,15 @@ class InferenceOutcome:
             )
 
     @classmethod
-    def succeeded(cls, path: str | os.PathLike, count: int, warnings: Iterable[str] = ()) -> InferenceOutcome:
-        """Outcome of an input processed with ``count`` detections and the ``warnings`` about it (each made one line).
+    def succeeded(
+        cls,
+        path: str | os.PathLike,
+        count: int,
+        warnings: Iterable[str] = (),
+        location: LocationResult | None = None,
+    ) -> InferenceOutcome:
+        """Outcome of an input processed with ``count`` detections, the ``warnings`` about it (each made one line)
+        and its ``location`` (its burden goes to the summary row), if any.
 
         Raises:
             ValueError: for a negative count or a warning that is not a string.
@@ -72,7 +87,8 @@ class InferenceOutcome:
         if isinstance(warnings, str):
             raise ValueError(f"warnings: expected an iterable of strings, got the string {warnings!r}")
         lines = tuple(" ".join(w.split()) if isinstance(w, str) else w for w in warnings)
-        return cls(name=_name(path), count=int(count), status="ok", warnings=tuple(w for w in lines if w != ""))
+        burden = location_summary_row(location) if location is not None else {}
+        return cls(_name(path), int(count), "ok", warnings=tuple(w for w in lines if w != ""), location=burden)
 
     @classmethod
     def failed(cls, path: str | os.PathLike, error: BaseException | str) -> InferenceOutcome:
@@ -90,19 +106,20 @@ class InferenceOutcome:
         status = row.get("status", "")
         count = int(row["count"]) if status == "ok" and row.get("count", "").isdigit() else None
         warnings = tuple(w for w in row.get("warnings", "").split(WARNINGS_SEPARATOR) if w)
-        return cls(
-            name=row.get("name", ""), count=count, status=status, message=row.get("message", ""), warnings=warnings
-        )
+        location = {column: row[column] for column in LOCATION_SUMMARY_COLUMNS if row.get(column)}
+        return cls(row.get("name", ""), count, status, row.get("message", ""), warnings=warnings, location=location)
 
     def as_row(self) -> dict[str, str | int]:
         """The outcome as a mapping of :data:`SUMMARY_COLUMNS` to values (an empty count when failed, the warnings
-        joined by :data:`WARNINGS_SEPARATOR`)."""
+        joined by :data:`WARNINGS_SEPARATOR`, the burden columns empty without location)."""
         return {
             "name": self.name,
             "count": "" if self.count is None else self.count,
             "status": self.status,
             "message": self.message,
             "warnings": WARNINGS_SEPARATOR.join(self.warnings),
+            **location_summary_row(None),
+            **self.location,
         }
 
 

@@ -339,6 +339,7 @@ class CMBDetector:
             candidates=list(prepared.candidates),
             timings=dict(timer.seconds),
             warnings=tuple(prepared.warnings),
+            brain_mask=prepared.brain_input,
         )
 
     def detections(self, prepared: PreparedScan, probability: np.ndarray, threshold: float | None = None) -> np.ndarray:

@@ -16,7 +16,8 @@ import numpy as np
 
 from cmb_kd.checks import as_affine
 from cmb_kd.inference.batch_result import SUMMARY_COLUMNS, InferenceOutcome
-from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion
+from cmb_kd.inference.lesion_table import Lesion
+from cmb_kd.inference.location_output import LOCATION_SUFFIX, lesion_columns, location_json_bytes, with_location
 from cmb_kd.inference.report_figure import render_report_png
 from cmb_kd.inference.report_html import render_report_html
 from cmb_kd.io import (
@@ -92,16 +93,18 @@ def _mask_bytes(mask: Any, affine: Any, header: nib.Nifti1Header | None) -> byte
     return gzip.compress(image.to_bytes(), compresslevel=6, mtime=0)
 
 
-def _lesions_bytes(lesions: Sequence[Lesion]) -> bytes:
-    """The CSV file of a lesion table (see :meth:`OutputWriter.write_lesions`)."""
-    return csv_bytes(LESION_COLUMNS, _rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"), table_cell)
+def _lesions_bytes(lesions: Sequence[Lesion], location: Any = None) -> bytes:
+    """The CSV file of a lesion table (see :meth:`OutputWriter.write_lesions`), with the location's columns."""
+    rows = with_location(_rows(lesions, Lesion, "lesions", "a Lesion (from lesion_table)"), location)
+    return csv_bytes(lesion_columns(location), rows, table_cell)
 
 
 class OutputWriter:
     """Writes the outputs of one batch run into ``output_dir``, every file atomically.
 
     For an input ``NAME.nii.gz`` (or ``NAME.nii``) the files are ``NAME_cmb_mask.nii.gz``,
-    ``NAME_cmb_lesions.csv`` and optionally the report, ``NAME_cmb_report.png`` and ``NAME_cmb_report.html``; the
+    ``NAME_cmb_lesions.csv``, optionally ``NAME_cmb_location.json`` and the report, ``NAME_cmb_report.png`` and
+    ``NAME_cmb_report.html``; the
     folder has one ``cmb_summary.csv``. Each
     file is written under a hidden temporary name (``.FILE.XXXXXXXX.tmp``) in ``output_dir`` and renamed into place
     with ``os.replace``, so an interrupted run never leaves a half-written file under a final name; an existing
@@ -146,6 +149,10 @@ class OutputWriter:
     def report_html_path(self, input_path: str | os.PathLike) -> Path:
         """``output_dir/NAME_cmb_report.html``."""
         return self.report_path(input_path).with_suffix(".html")
+
+    def location_path(self, input_path: str | os.PathLike) -> Path:
+        """``output_dir/NAME_cmb_location.json``."""
+        return self.output_dir / f"{self.name_of(input_path)}{LOCATION_SUFFIX}.json"
 
     @property
     def summary_path(self) -> Path:
@@ -210,14 +217,15 @@ class OutputWriter:
         report_image: Any | None = None,
         report_title: str | None = None,
         report_phase: bool | None = None,
+        location: Any = None,
     ) -> list[Path]:
         """Write every output of one scan as a unit: the mask, the lesion table and, with ``report_image``, the report.
 
         Everything is computed first; then each file is written under a temporary name and all are renamed into
         place (:func:`write_files_atomic`). When a write fails, no output of the scan is left in the folder: the
         files already renamed are removed, the temporaries deleted, and so are the scan's outputs from an earlier
-        run, which the failure leaves out of date. On success, a report left by an earlier run is removed when
-        none is written now, so the folder never holds a report of other detections than the mask's.
+        run, which the failure leaves out of date. On success, a report or a location JSON left by an earlier run
+        is removed when none is written now, so the folder never holds one of other detections than the mask's.
 
         Args:
             input_path: the input scan (names the outputs).
@@ -229,9 +237,11 @@ class OutputWriter:
                 the lesion table in the HTML page (:func:`render_report_html`); None for no report.
             report_title: title of the report.
             report_phase: whether the phase image was used, said in the report's header (None: not said).
+            location: the :class:`~cmb_kd.location.LocationResult` of ``lesions``: its columns in the table and
+                the report, and ``NAME_cmb_location.json``; None for none.
 
         Returns:
-            The written paths: mask, lesion table, then the picture and the page when drawn.
+            The written paths: mask, lesion table, the location JSON, then the picture and the page when drawn.
 
         Raises:
             ValueError: for a bad mask, affine, lesion table or picture input (nothing is written then).
@@ -239,14 +249,17 @@ class OutputWriter:
         """
         files = {
             self._target(self.mask_path(input_path), input_path): _mask_bytes(mask, affine, header),
-            self._target(self.lesions_path(input_path), input_path): _lesions_bytes(lesions),
+            self._target(self.lesions_path(input_path), input_path): _lesions_bytes(lesions, location),
         }
-        if report_image is not None:
-            picture = render_report_png(
-                report_image, mask, affine, title=report_title, lesions=lesions, phase_used=report_phase
+        if location is not None:
+            files[self._target(self.location_path(input_path), input_path)] = location_json_bytes(
+                self.name_of(input_path), lesions, location
             )
+        if report_image is not None:
+            shown = {"title": report_title, "phase_used": report_phase, "location": location}
+            picture = render_report_png(report_image, mask, affine, lesions=lesions, **shown)
             files[self._target(self.report_path(input_path), input_path)] = picture
-            page = render_report_html(picture, lesions, affine, title=report_title, phase_used=report_phase)
+            page = render_report_html(picture, lesions, affine, **shown)
             files[self._target(self.report_html_path(input_path), input_path)] = page.encode("utf-8")
         try:
             written = write_files_atomic(files)
@@ -254,13 +267,13 @@ class OutputWriter:
             with contextlib.suppress(OutputError):  # the write's error is the one to report
                 self.remove_outputs(input_path)
             raise
-        if report_image is None:
-            self.remove_outputs(input_path, only=(self.report_path(input_path), self.report_html_path(input_path)))
+        stale = [] if report_image is not None else [self.report_path(input_path), self.report_html_path(input_path)]
+        self.remove_outputs(input_path, only=stale + ([self.location_path(input_path)] if location is None else []))
         return written
 
     def outputs_of(self, input_path: str | os.PathLike) -> list[Path]:
-        """The paths of every output of an input: mask, lesion table, then the report's picture and page (present or
-        not).
+        """The paths of every output of an input: mask, lesion table, location JSON, then the report's picture and
+        page (present or not).
 
         Raises:
             ValueError: if ``input_path`` is not a NIfTI file name.
@@ -268,6 +281,7 @@ class OutputWriter:
         return [
             self.mask_path(input_path),
             self.lesions_path(input_path),
+            self.location_path(input_path),
             self.report_path(input_path),
             self.report_html_path(input_path),
         ]

@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing, spacing_of
 from cmb_kd.inference.lesion_table import Lesion, as_lesions
+from cmb_kd.inference.location_output import location_header_line
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM
 from cmb_kd.io import write_bytes_atomic
 
@@ -156,16 +157,19 @@ def _draw_slice(
 
 
 def header_lines(
-    title: str | None, n_detections: int, voxel: Sequence[float], phase_used: bool | None
+    title: str | None, n_detections: int, voxel: Sequence[float], phase_used: bool | None, location: Any = None
 ) -> list[tuple[str, str]]:
     """The header of a scan's report (the picture's and the HTML page's), one ``(text, colour)`` per line: the title,
-    the acquisition and, when the slices are thicker than the model card's range, a warning.
+    the acquisition, the location's counts per MARS class and burden class when located and, when the slices are
+    thicker than the model card's range, a warning.
 
     Args:
         title: the first line; None: the number of detections.
         n_detections: number of detections (26-connected components of the mask).
         voxel: voxel size in mm ``(sx, sy, sz)``.
         phase_used: whether the phase image was used; None: not said.
+        location: the :class:`~cmb_kd.location.LocationResult` of the detections (:func:`location_header_line`);
+            None: no location line.
 
     Returns:
         The lines, each with a matplotlib/CSS colour name (``"white"``, ``"orange"`` for a warning).
@@ -175,6 +179,8 @@ def header_lines(
     if phase_used is not None:
         acquisition += "; phase used" if phase_used else "; magnitude only"
     lines = [(title if title is not None else f"{n_detections} detection(s)", "white"), (acquisition, "white")]
+    if location is not None:
+        lines.append((location_header_line(location), "white"))
     if thickness > MAX_SLICE_MM:
         lines.append(
             (
@@ -194,6 +200,7 @@ def render_report_png(
     max_slices: int = 12,
     lesions: Sequence[Lesion] | None = None,
     phase_used: bool | None = None,
+    location: Any = None,
 ) -> bytes:
     """Draw axial slices of ``image`` with the detections of ``mask`` outlined and ringed in red, as a PNG.
 
@@ -205,7 +212,8 @@ def render_report_png(
     numbered beside its ring on the slice nearest its centroid, with its diameter and probability, and the first
     :data:`MAX_ZOOMED` are shown again below, zoomed (:data:`ZOOM_MM` around the lesion), unmarked beside marked, so
     that the dark dot itself can be judged. The header holds
-    ``title`` (wrapped, never cut), the count, the voxel size, whether the phase was used, and a warning for slices
+    ``title`` (wrapped, never cut), the count, the voxel size, whether the phase was used, the location's counts
+    per MARS class and burden class (when ``location``), and a warning for slices
     thicker than :data:`MAX_SLICE_MM`; the footer says :data:`FOOTER`. Intensities are windowed to the 1st-99th
     percentiles of the non-zero voxels. Drawn with matplotlib's Agg canvas (no display, no global backend change).
 
@@ -218,6 +226,7 @@ def render_report_png(
         max_slices: most slices shown, >= 1.
         lesions: the lesion table of ``mask`` (:func:`lesion_table`), to number the detections; None: not numbered.
         phase_used: whether the phase image was used (said in the header); None: not said.
+        location: the :class:`~cmb_kd.location.LocationResult` of ``lesions`` (said in the header); None: not said.
 
     Returns:
         The PNG file's bytes.
@@ -237,7 +246,7 @@ def render_report_png(
     to_picture = functools.partial(_to_picture, shape=volume.shape, axes=axes_order, flips=flips)
     numbered = _numbered_labels(lesions, slices, to_picture)
     zoomed = lesions[:MAX_ZOOMED]
-    lines = header_lines(title, n_detections, voxel, phase_used)
+    lines = header_lines(title, n_detections, voxel, phase_used, location)
     figure, grid, per_row, span = _figure_grid(shown.shape, (row_mm, column_mm), len(slices), len(zoomed), len(lines))
     window = {"cmap": "gray", "vmin": low, "vmax": high, "interpolation": "nearest", "aspect": row_mm / column_mm}
     for index, z in enumerate(slices):

@@ -13,7 +13,8 @@ from numbers import Integral, Real
 from typing import Any
 
 from cmb_kd.checks import as_affine, spacing_of
-from cmb_kd.inference.lesion_table import LESION_COLUMNS, Lesion, as_lesions
+from cmb_kd.inference.lesion_table import Lesion, as_lesions
+from cmb_kd.inference.location_output import lesion_columns, with_location
 from cmb_kd.inference.report_figure import FOOTER, header_lines
 from cmb_kd.io import table_cell
 
@@ -185,9 +186,11 @@ def render_report_html(
     *,
     title: str | None = None,
     phase_used: bool | None = None,
+    location: Any = None,
 ) -> str:
     """The HTML page of a scan's report (:func:`report_html`): the header of its picture, the picture, and its lesion
-    table with the columns of ``NAME_cmb_lesions.csv`` (:data:`LESION_COLUMNS`), sortable.
+    table with the columns of ``NAME_cmb_lesions.csv`` (:data:`LESION_COLUMNS`, then each lesion's region, class,
+    side and MNI coordinates when ``location``), sortable.
 
     The header is the picture's own (:func:`header_lines`: title, count, voxel size, phase, thick-slice warning) and
     the footer its :data:`FOOTER`, so that both say the same.
@@ -198,6 +201,7 @@ def render_report_html(
         affine: the scan's 4x4 voxel-to-world affine (gives the voxel size shown).
         title: first header line (default: the number of detections).
         phase_used: whether the phase image was used (said in the header); None: not said.
+        location: the :class:`~cmb_kd.location.LocationResult` of ``lesions`` (header and table); None: none.
 
     Returns:
         The HTML text.
@@ -207,5 +211,6 @@ def render_report_html(
             objects.
     """
     voxel = spacing_of(as_affine(affine, "affine"))
-    rows = [lesion.as_row() for lesion in as_lesions(lesions)]
-    return report_html(header_lines(title, len(rows), voxel, phase_used), [picture], LESION_COLUMNS, rows)
+    rows = with_location([lesion.as_row() for lesion in as_lesions(lesions)], location)
+    header = header_lines(title, len(rows), voxel, phase_used, location)
+    return report_html(header, [picture], lesion_columns(location), rows)
