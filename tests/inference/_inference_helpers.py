@@ -73,3 +73,14 @@ def head_phantom(
     elif kind != "head":
         raise ValueError(f"kind: expected 'head', 'head-zero-air', 'brain-zero' or 'brain-nan', got {kind!r}")
     return image.astype(np.float32), brain
+
+
+def fake_locate(volume, affine, brain_mask, centroids_mm, **options):
+    """A stand-in for :func:`cmb_kd.location.locate` without registration: MNI is the scan's world, a point with
+    x >= 0 is in the right frontal lobe, one with x < 0 in the left thalamus."""
+    from cmb_kd.location import LocationResult, TemplateTransform, burden
+
+    points = np.asarray(centroids_mm, dtype=np.float64).reshape(-1, 3)
+    regions = tuple("frontal" if x >= 0 else "thalamus" for x in points[:, 0])
+    sides = tuple("right" if x >= 0 else "left" for x in points[:, 0])
+    return LocationResult(points, points.copy(), regions, sides, TemplateTransform(np.eye(4)), burden(regions, sides))

@@ -266,4 +266,3 @@ def test_resume_skips_the_scans_an_earlier_run_finished(tmp_path, write_nifti, c
     detector = FakeDetector()
     run_inference(tmp_path / "in", out, detector, report=True, resume=True)
     assert detector.calls == 0
-

@@ -4,14 +4,30 @@ exit_on_failure."""
 from __future__ import annotations
 
 import pytest
+from _inference_helpers import fake_locate
 
-from cmb_kd.inference import SUMMARY_COLUMNS, WARNINGS_SEPARATOR, InferenceOutcome, InputError
+from cmb_kd.inference import (
+    LOCATION_SUMMARY_COLUMNS,
+    SUMMARY_COLUMNS,
+    WARNINGS_SEPARATOR,
+    InferenceOutcome,
+    InputError,
+    location_summary_row,
+)
 
 
-def test_rows_have_the_summary_columns_with_the_warnings_last() -> None:
-    assert SUMMARY_COLUMNS == ("name", "count", "status", "message", "warnings")
+def test_rows_have_the_summary_columns_with_the_burden_last() -> None:
+    assert SUMMARY_COLUMNS == ("name", "count", "status", "message", "warnings", *LOCATION_SUMMARY_COLUMNS)
     ok = InferenceOutcome.succeeded("/data/sub-001_T2S.nii.gz", 3)
-    assert ok.as_row() == {"name": "sub-001_T2S", "count": 3, "status": "ok", "message": "", "warnings": ""}
+    no_burden = dict.fromkeys(LOCATION_SUMMARY_COLUMNS, "")
+    assert ok.as_row() == {
+        "name": "sub-001_T2S",
+        "count": 3,
+        "status": "ok",
+        "message": "",
+        "warnings": "",
+        **no_burden,
+    }
     assert list(ok.as_row()) == list(SUMMARY_COLUMNS)
     failed = InferenceOutcome.failed("/data/mask.nii.gz", InputError("/data/mask.nii.gz", "a mask", "a scan"))
     assert failed.as_row()["warnings"] == "" and failed.as_row()["count"] == ""
@@ -62,3 +78,22 @@ def test_an_outcome_comes_back_from_its_summary_row() -> None:
     assert InferenceOutcome.from_row({k: str(v) for k, v in failed.as_row().items()}) == failed
     with pytest.raises(ValueError, match="status: expected one of"):
         InferenceOutcome.from_row({"name": "a", "count": "1", "status": "done"})
+
+
+def test_a_located_outcome_carries_the_burden_through_its_row() -> None:
+    location = fake_locate(None, None, None, [(-5.0, 0.0, 0.0), (5.0, 0.0, 0.0)])
+    outcome = InferenceOutcome.succeeded("s.nii.gz", 2, location=location)
+    assert outcome.location == location_summary_row(location)
+    row = outcome.as_row()
+    assert (row["burden_class"], row["mixed"], row["n_thalamus_left"], row["n_frontal_right"]) == (
+        "2-4",
+        "true",
+        "1",
+        "1",
+    )
+    text_row = {column: str(value) for column, value in row.items()}
+    assert InferenceOutcome.from_row(text_row) == outcome  # a resumed run keeps the burden of its row
+    older = {"name": "s", "count": "2", "status": "ok", "message": "", "warnings": ""}  # a summary without burden
+    assert InferenceOutcome.from_row(older).location == {}
+    with pytest.raises(ValueError, match="location: expected a mapping of LOCATION_SUMMARY_COLUMNS"):
+        InferenceOutcome("s", 1, "ok", location={"n_frontl": "1"})

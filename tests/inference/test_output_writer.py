@@ -1,4 +1,5 @@
 import csv
+import json
 import math
 import os
 import re
@@ -7,7 +8,7 @@ import stat
 import nibabel as nib
 import numpy as np
 import pytest
-from _inference_helpers import ANISOTROPIC_AFFINE, interrupt_rename_to
+from _inference_helpers import ANISOTROPIC_AFFINE, fake_locate, interrupt_rename_to
 
 from cmb_kd.inference import (
     LESION_COLUMNS,
@@ -22,6 +23,7 @@ from cmb_kd.inference import (
 )
 from cmb_kd.io import atomic as _atomic
 from cmb_kd.io import write_bytes_atomic
+from cmb_kd.location import LESION_LOCATION_COLUMNS
 
 
 def _read_csv(path):
@@ -176,7 +178,7 @@ def test_write_scan_writes_the_outputs_together_and_drops_a_stale_report(tmp_pat
     written = writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image)
     report = ["s_cmb_report.png", "s_cmb_report.html"]
     assert [p.name for p in written] == ["s_cmb_mask.nii.gz", "s_cmb_lesions.csv", *report]
-    assert written == writer.outputs_of("s.nii.gz")
+    assert written == [p for p in writer.outputs_of("s.nii.gz") if p != writer.location_path("s.nii.gz")]
     assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz", *sorted(report)]
     assert written[3].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions)
@@ -211,6 +213,41 @@ def test_failed_table_write_leaves_no_output_of_the_scan(tmp_path, scan_image, m
     assert _files(tmp_path) == ["other_cmb_lesions.csv", "other_cmb_mask.nii.gz"]
 
 
+def test_write_scan_with_location_writes_the_json_and_columns_and_a_later_scan_without_drops_them(tmp_path, scan_image):
+    writer = OutputWriter(tmp_path)
+    mask, lesions = _scan_outputs(tmp_path)
+    location = fake_locate(None, None, None, [lesion.centroid_mm for lesion in lesions])
+    written = writer.write_scan(
+        "s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, report_image=scan_image, location=location
+    )
+    assert written == writer.outputs_of("s.nii.gz")
+    assert [p.name for p in written][:3] == ["s_cmb_mask.nii.gz", "s_cmb_lesions.csv", "s_cmb_location.json"]
+    rows = _read_csv(writer.lesions_path("s.nii.gz"))
+    assert list(rows[0]) == [*LESION_COLUMNS, *LESION_LOCATION_COLUMNS]
+    assert (rows[0]["region"], rows[0]["location_class"]) == (location.regions[0], location.classes[0])
+    summary = json.loads(writer.location_path("s.nii.gz").read_text(encoding="utf-8"))
+    assert summary["name"] == "s" and summary["n_cmb"] == 1 and summary["lesions"][0]["id"] == 1
+    page = writer.report_html_path("s.nii.gz").read_text(encoding="utf-8")
+    assert "location (MARS): " in page and f"<td>{location.regions[0]}</td>" in page
+    writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions)  # run again without location
+    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz"]  # no JSON of other detections
+    assert list(_read_csv(writer.lesions_path("s.nii.gz"))[0]) == list(LESION_COLUMNS)
+    with pytest.raises(ValueError, match=r"location: expected the regions of 1 lesion\(s\), got 0"):
+        writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, location=fake_locate(None, None, None, []))
+    assert _files(tmp_path) == ["s_cmb_lesions.csv", "s_cmb_mask.nii.gz"]  # nothing written
+
+
+def test_a_failed_json_write_leaves_no_output_of_the_scan(tmp_path, monkeypatch):
+    writer = OutputWriter(tmp_path)
+    mask, lesions = _scan_outputs(tmp_path)
+    location = fake_locate(None, None, None, [lesion.centroid_mm for lesion in lesions])
+    writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, location=location)  # an earlier run
+    interrupt_rename_to(monkeypatch, "_cmb_location.json", OSError(28, "No space left on device"))
+    with pytest.raises(OutputError, match=r"s_cmb_location.json: cannot write the file"):
+        writer.write_scan("s.nii.gz", mask, ANISOTROPIC_AFFINE, lesions, location=location)
+    assert _files(tmp_path) == []  # the mask and table renamed before it are gone with the earlier run's files
+
+
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_new_files_get_the_mode_of_a_plain_open(tmp_path, scan_image, umask, mode):
     previous = os.umask(umask)
@@ -239,6 +276,7 @@ def test_summary_keeps_earlier_rows_and_replaces_reprocessed_names(tmp_path):
     rows = _read_csv(tmp_path / "cmb_summary.csv")
     assert [(row["name"], row["status"]) for row in rows] == [("old", "ok"), ("again", "failed")]
     assert rows[0]["count"] == "2"
+    assert list(rows[0]) == list(SUMMARY_COLUMNS) and rows[0]["burden_class"] == ""  # the burden columns added
     with pytest.raises(ValueError, match=r"earlier\[0\]: expected a summary row"):
         writer.write_summary([], earlier=[{"name": "x", "score": "1"}])
 
