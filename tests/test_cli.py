@@ -32,6 +32,8 @@ def test_version_is_the_package_version(capsys):
             [
                 "NAME_cmb_mask.nii.gz",
                 "NAME_cmb_lesions.csv",
+                "NAME_cmb_location.json",
+                "--location",
                 "NAME_cmb_report.png",
                 "NAME_cmb_report.html",
                 "cmb_summary.csv",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import logging
 from collections.abc import Callable
 
 import numpy as np
 import pytest
-from _inference_helpers import hold_lock, interrupt_rename_to, release
+from _inference_helpers import fake_locate, hold_lock, interrupt_rename_to, release
 
 from cmb_kd.inference import (
     LOCK_NAME,
@@ -16,6 +18,7 @@ from cmb_kd.inference import (
     OutputError,
     OutputWriter,
     lesion_table,
+    location_output,
     run_inference,
 )
 
@@ -58,6 +61,11 @@ class FakeDetector:
 def _summary(folder) -> dict[str, dict[str, str]]:
     with open(folder / "cmb_summary.csv", newline="") as handle:
         return {row["name"]: row for row in csv.DictReader(handle)}
+
+
+def _read_rows(path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _outputs(folder) -> list[str]:
@@ -266,3 +274,65 @@ def test_resume_skips_the_scans_an_earlier_run_finished(tmp_path, write_nifti, c
     detector = FakeDetector()
     run_inference(tmp_path / "in", out, detector, report=True, resume=True)
     assert detector.calls == 0
+
+
+class LocatingDetector(FakeDetector):
+    """The fake detector giving the brain mask that the location registers (the whole grid)."""
+
+    def __call__(self, data, affine, phase=None, name=None) -> DetectionResult:
+        result = super().__call__(data, affine, phase=phase, name=name)
+        return dataclasses.replace(result, brain_mask=np.ones(data.shape, dtype=bool))
+
+
+def test_location_adds_the_json_columns_and_burden_and_a_run_without_removes_them(
+    tmp_path, write_nifti, monkeypatch
+) -> None:
+    monkeypatch.setattr(location_output, "locate", fake_locate)
+    a, b = _scans(write_nifti, tmp_path / "in", "a", "b")
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "cmb_summary.csv").write_text("name,count,status,message,warnings\nolder,0,ok,,\n")  # an older summary
+    assert run_inference([a, b], out, LocatingDetector(), location=True, report=True).status == 0
+    assert "a_cmb_location.json" in _outputs(out) and "b_cmb_location.json" in _outputs(out)
+    summary = _summary(out)
+    assert list(summary) == ["older", "a", "b"] and summary["older"]["burden_class"] == ""
+    lesion = _read_rows(out / "a_cmb_lesions.csv")[0]
+    region = "frontal" if float(lesion["centroid_x_mm"]) >= 0 else "thalamus"
+    assert lesion["region"] == region and summary["a"]["burden_class"] == "1"
+    assert summary["a"][f"n_{region}"] == "1" and summary["a"]["warnings"] == ""
+    located = json.loads((out / "a_cmb_location.json").read_text())
+    assert located["name"] == "a" and located["n_cmb"] == 1 and located["lesions"][0]["region"] == region
+    assert "location (MARS)" in (out / "a_cmb_report.html").read_text()
+
+    run_inference(a, out, LocatingDetector())  # a again without location: no JSON contradicts its mask
+    assert "a_cmb_location.json" not in _outputs(out) and "b_cmb_location.json" in _outputs(out)
+    assert _summary(out)["a"]["burden_class"] == "" and "region" not in _read_rows(out / "a_cmb_lesions.csv")[0]
+
+
+def test_a_failed_registration_writes_the_detections_with_a_warning(tmp_path, write_nifti, monkeypatch) -> None:
+    def failing(*args, **kwargs):
+        raise RuntimeError("ITK ERROR: too few samples")
+
+    monkeypatch.setattr(location_output, "locate", failing)
+    (a,) = _scans(write_nifti, tmp_path / "in", "a")
+    out = tmp_path / "out"
+    run = run_inference(a, out, LocatingDetector(), location=True)
+    assert run.status == 0 and run.outcomes[0].count == 1
+    assert _outputs(out) == ["a_cmb_lesions.csv", "a_cmb_mask.nii.gz"]
+    row = _summary(out)["a"]
+    assert row["status"] == "ok" and row["burden_class"] == ""
+    assert "location failed (RuntimeError: ITK ERROR: too few samples)" in row["warnings"]
+
+
+def test_resume_with_location_needs_the_json(tmp_path, write_nifti, monkeypatch) -> None:
+    monkeypatch.setattr(location_output, "locate", fake_locate)
+    _scans(write_nifti, tmp_path / "in", "a")
+    out = tmp_path / "out"
+    detector = LocatingDetector()
+    run_inference(tmp_path / "in", out, detector)
+    run_inference(tmp_path / "in", out, detector, resume=True)
+    assert detector.calls == 1  # done without location
+    run_inference(tmp_path / "in", out, detector, resume=True, location=True)
+    assert detector.calls == 2 and "a_cmb_location.json" in _outputs(out)
+    run_inference(tmp_path / "in", out, detector, resume=True, location=True)
+    assert detector.calls == 2 and _summary(out)["a"]["burden_class"] == "1"  # the row's burden kept

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import sys
 
 import nibabel as nib
@@ -75,3 +77,32 @@ def test_save_refuses_bad_names_and_images(tmp_path, name, image, match) -> None
     with pytest.raises(ValueError, match=match):
         _result().save(tmp_path, name, image=image)
     assert not list(tmp_path.iterdir())
+
+
+def test_locate_then_save_writes_the_location(tmp_path, monkeypatch) -> None:
+    from _inference_helpers import fake_locate
+
+    from cmb_kd.inference import location_output
+
+    seen = {}
+
+    def recording(volume, affine, brain_mask, centroids_mm, **options):
+        seen.update(volume=volume, brain_mask=brain_mask, options=options)
+        return fake_locate(volume, affine, brain_mask, centroids_mm)
+
+    monkeypatch.setattr(location_output, "locate", recording)
+    result = _result()
+    with pytest.raises(ValueError, match="brain_mask: expected the brain mask"):
+        result.locate(np.ones(result.mask.shape))  # a result built without its brain mask
+    brain = np.ones(result.mask.shape, dtype=bool)
+    image = np.full(result.mask.shape, 80.0, dtype=np.float32)
+    image[0] = np.nan
+    located = dataclasses.replace(result, brain_mask=brain).locate(image, settings="s")
+    assert result.location is None and located.location.regions == ("frontal", "frontal")
+    assert seen["brain_mask"] is brain and seen["options"] == {"settings": "s"} and np.isfinite(seen["volume"]).all()
+    assert located.lesion_rows()[0]["region"] == "frontal" and "side" in located.to_dataframe().columns
+    written = located.save(tmp_path, "s")
+    assert [p.name for p in written] == ["s_cmb_mask.nii.gz", "s_cmb_lesions.csv", "s_cmb_location.json"]
+    assert json.loads(written[2].read_text())["by_class"]["lobar"] == 2
+    result.save(tmp_path, "s")  # saved again without location: the JSON goes
+    assert not written[2].exists()

@@ -153,6 +153,7 @@ def test_python_api_matches_the_written_mask(fast_bundle, subject_scan) -> None:
     assert result.mask.shape == nib.load(subject_scan).shape
     assert result.count == len(result.lesions)
     assert 0 < len(result.candidates) <= 8
+    assert result.brain_mask.shape == result.mask.shape and result.brain_mask.dtype == bool  # what locate() registers
 
 
 @pytest.mark.slow
@@ -411,6 +412,23 @@ def test_brain_mask_file_for_one_scan(tmp_path, write_nifti, recorder, capsys) -
         "like the scans, or 'beside' for masks in the scans' own folders"
     ]
     assert not (tmp_path / "out2" / "cmb_summary.csv").exists() and "sub-002_T2S.nii.gz" not in recorder.brain_masks
+
+
+def test_location_option_reaches_the_run(tmp_path, write_nifti, recorder, monkeypatch) -> None:
+    import cmb_kd.inference
+
+    seen = []
+    run = cmb_kd.inference.run_inference
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["location"])
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(cmb_kd.inference, "run_inference", recording)
+    scan = write_nifti(tmp_path / "scans" / "sub-001_T2S.nii.gz")
+    assert main(["infer", str(scan), "--output", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main(["infer", str(scan), "--output", str(tmp_path / "out"), "--quiet", "--location"]) == 0
+    assert seen == [False, True]
 
 
 def test_brain_mask_folder_named_like_the_scans(tmp_path, write_nifti, recorder) -> None:

@@ -111,3 +111,14 @@ def test_lesions_are_numbered_and_must_be_lesions(tmp_path, scan_image):
     assert height > struct.unpack(">I", plain[20:24])[0]  # a row of zoomed panels, unmarked beside marked
     with pytest.raises(ValueError, match=r"lesions\[0\]: expected a Lesion"):
         render_report_png(scan_image, mask, ANISOTROPIC_AFFINE, lesions=["1"])
+
+
+def test_header_says_the_location_counts_and_burden_class():
+    from _inference_helpers import fake_locate
+
+    from cmb_kd.inference.report_figure import header_lines
+
+    location = fake_locate(None, None, None, [(-4.0, 0.0, 0.0), (3.0, 1.0, 2.0)])
+    lines = header_lines("s: 2 CMB(s)", 2, (0.5, 0.5, 3.0), phase_used=None, location=location)
+    assert lines[2] == ("location (MARS): 1 lobar, 1 deep, 0 infratentorial; burden class 2-4; mixed", "white")
+    assert len(header_lines("s", 2, (0.5, 0.5, 3.0), phase_used=None)) == 2

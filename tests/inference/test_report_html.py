@@ -224,3 +224,20 @@ def test_clicking_a_column_name_sorts_its_numbers_as_numbers(tmp_path):
     assert order(click.format(1)) == ["2", "1", "3"]  # 9 < 10 < 100, not "10" < "100" < "9"
     assert order(click.format(1) * 2) == ["3", "1", "2"]  # a second click reverses
     assert order(click.format(2)) == ["3", "1", "2"]  # text, empty last
+
+
+def test_a_located_page_shows_each_lesion_region_and_the_burden():
+    from _inference_helpers import fake_locate
+
+    mask = np.zeros((8, 9, 6), dtype=np.uint8)
+    mask[1, 2, 3] = 1
+    lesions = lesion_table(mask, np.eye(4))
+    location = fake_locate(None, None, None, [lesions[0].centroid_mm])
+    read = _Page(render_report_html(PNG, lesions, np.eye(4), title="s", location=location))
+    assert read.header[-1] == "location (MARS): 1 lobar, 0 deep, 0 infratentorial; burden class 1; strictly lobar"
+    assert read.columns == [*LESION_COLUMNS, "region", "location_class", "side", "mni_x_mm", "mni_y_mm", "mni_z_mm"]
+    assert [text for text, _ in read.rows[0]][len(LESION_COLUMNS) : len(LESION_COLUMNS) + 3] == [
+        "frontal",
+        "lobar",
+        "right",
+    ]
