@@ -40,7 +40,13 @@ __all__ = ["RegistrationSettings", "register_to_template", "brain_grid", "templa
 
 logger = logging.getLogger(__name__)
 
-_IMAGE = itk.Image[itk.F, 3]
+
+def _image_type() -> Any:
+    """ITK's float 3D image type, looked up when a registration runs: naming it at import would load ITK's
+    registration modules (seconds) in every process that imports the package."""
+    return itk.Image[itk.F, 3]
+
+
 #: Resolution (mm) of the template image the scan is compared with.
 TEMPLATE_SPACING_MM = 2
 #: Margin (mm) around the brain on the scan's registration grid.
@@ -180,9 +186,9 @@ def _initial_affine(fixed_mask, fixed_affine, moving_mask, moving_affine) -> itk
 
 def _method(fixed: itk.Image, moving: itk.Image, settings: RegistrationSettings, optimizer: Any, levels: int):
     """An ``ImageRegistrationMethodv4`` with Mattes MI, seeded random sampling and ``levels`` shrink levels."""
-    metric = itk.MattesMutualInformationImageToImageMetricv4[_IMAGE, _IMAGE].New()
+    metric = itk.MattesMutualInformationImageToImageMetricv4[_image_type(), _image_type()].New()
     metric.SetNumberOfHistogramBins(settings.bins)
-    method = itk.ImageRegistrationMethodv4[_IMAGE, _IMAGE].New()
+    method = itk.ImageRegistrationMethodv4[_image_type(), _image_type()].New()
     method.SetFixedImage(fixed)
     method.SetMovingImage(moving)
     method.SetMetric(metric)
@@ -239,7 +245,7 @@ def _deformable_stage(fixed, moving, affine, settings: RegistrationSettings) -> 
     transform.SetDisplacementField(_zero_field(fixed))
     transform.SetGaussianSmoothingVarianceForTheUpdateField(_UPDATE_VARIANCE)
     transform.SetGaussianSmoothingVarianceForTheTotalField(_TOTAL_VARIANCE)
-    metric = itk.MattesMutualInformationImageToImageMetricv4[_IMAGE, _IMAGE].New()
+    metric = itk.MattesMutualInformationImageToImageMetricv4[_image_type(), _image_type()].New()
     metric.SetNumberOfHistogramBins(settings.bins)
     optimizer = itk.GradientDescentOptimizerv4.New()
     optimizer.SetNumberOfIterations(settings.deformable_iterations)
@@ -250,7 +256,7 @@ def _deformable_stage(fixed, moving, affine, settings: RegistrationSettings) -> 
     scales = itk.RegistrationParameterScalesFromPhysicalShift[type(metric)].New()
     scales.SetMetric(metric)
     optimizer.SetScalesEstimator(scales)
-    method = itk.ImageRegistrationMethodv4[_IMAGE, _IMAGE, itk.DisplacementFieldTransform[itk.D, 3]].New()
+    method = itk.ImageRegistrationMethodv4[_image_type(), _image_type(), itk.DisplacementFieldTransform[itk.D, 3]].New()
     method.SetFixedImage(fixed)
     method.SetMovingImage(moving)
     method.SetMetric(metric)
