@@ -89,7 +89,14 @@ from cmb_kd.inference.location_output import (
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.report_figure import FOOTER, header_lines, radiological, render_report_png, write_report_png
+from cmb_kd.inference.report_figure import (
+    FOOTER,
+    header_lines,
+    radiological,
+    render_report_png,
+    write_report_png,
+    zoom_caption,
+)
 from cmb_kd.inference.report_html import render_report_html, report_html
 from cmb_kd.inference.scan_input import (
     PHASE_BESIDE,
@@ -160,6 +167,7 @@ __all__ = [
     "render_report_png",
     "report_html",
     "write_report_png",
+    "zoom_caption",
     "DEFAULT_BOX_PATCH",
     "FOOTER",
     "PHASE_BESIDE",

@@ -20,7 +20,7 @@ from cmb_kd.inference.location_output import location_header_line
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM
 from cmb_kd.io import write_bytes_atomic
 
-__all__ = ["FOOTER", "header_lines", "radiological", "render_report_png", "write_report_png"]
+__all__ = ["FOOTER", "header_lines", "radiological", "render_report_png", "write_report_png", "zoom_caption"]
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
 FOOTER = "research use only; trained on synthetic data; not a diagnosis"
@@ -257,9 +257,11 @@ def render_report_png(
         ax.set_title(f"slice {z} (inferior to superior)", color="white", fontsize=8)
     first_zoom_row = math.ceil(len(slices) / per_row)
     half = (0.5 * ZOOM_MM / row_mm, 0.5 * ZOOM_MM / column_mm)
+    regions = [] if location is None else list(location.regions)
     for index, lesion in enumerate(zoomed):
         cells = (grid[first_zoom_row + index // 2, 2 * (index % 2) + c] for c in (0, 1))
-        _draw_zoomed(figure, cells, lesion, shown, marked, to_picture(lesion.centroid_voxel), half, window)
+        caption = zoom_caption(lesion, regions[index] if index < len(regions) else None)
+        _draw_zoomed(figure, cells, lesion, shown, marked, to_picture(lesion.centroid_voxel), half, window, caption)
     for index, (text, colour) in enumerate(lines):
         y = 1.0 - (index + 0.7) * 0.25 / figure.get_figheight()
         figure.text(0.01, y, text, color=colour, fontsize=10 if index == 0 else 8, va="top", wrap=True)
@@ -346,9 +348,10 @@ def _draw_zoomed(
     centre: np.ndarray,
     half: tuple[float, float],
     window: dict[str, Any],
+    caption: str,
 ) -> None:
     """One lesion zoomed in two grid ``cells``: the slice nearest its ``centre`` (row, column, slice of the
-    picture) within ``half`` pixels of it, unmarked, then outlined."""
+    picture) within ``half`` pixels of it, unmarked, then outlined under ``caption``."""
     row, column, k = centre
     z = int(np.clip(round(k), 0, shown.shape[2] - 1))
     box = tuple(
@@ -361,4 +364,15 @@ def _draw_zoomed(
     plain.imshow(shown[box + (z,)], **window)
     plain.set_title(f"{lesion.id}, slice {z}", color="white", fontsize=8)
     _draw_slice(outlined, shown[box + (z,)], marked[box + (z,)], [], window, marks=False)
-    outlined.set_title(f"{lesion.id}: {lesion.diameter_mm:.1f} mm", color="yellow", fontsize=8)
+    outlined.set_title(caption, color="yellow", fontsize=8)
+
+
+def zoom_caption(lesion: Lesion, region: str | None = None) -> str:
+    """The caption of a zoomed lesion: its number as in the lesion table, diameter, probability (when known) and
+    MARS region (when located), e.g. ``2: 4.1 mm, p 0.93, basal ganglia``."""
+    parts = [f"{lesion.id}: {lesion.diameter_mm:.1f} mm"]
+    if math.isfinite(lesion.max_probability):
+        parts.append(f"p {lesion.max_probability:.2f}")
+    if region is not None:
+        parts.append(region.replace("_", " "))
+    return ", ".join(parts)

@@ -122,3 +122,13 @@ def test_header_says_the_location_counts_and_burden_class():
     lines = header_lines("s: 2 CMB(s)", 2, (0.5, 0.5, 3.0), phase_used=None, location=location)
     assert lines[2] == ("location (MARS): 1 lobar, 1 deep, 0 infratentorial; burden class 2-4; mixed", "white")
     assert len(header_lines("s", 2, (0.5, 0.5, 3.0), phase_used=None)) == 2
+
+
+def test_a_zoomed_lesion_is_captioned_with_its_number_diameter_probability_and_region():
+    from cmb_kd.inference import Lesion, zoom_caption
+
+    lesion = Lesion(2, (1.0, 2.0, 3.0), (1.0, 2.0, 3.0), 12, 12.0, 4.12, 0.934)
+    assert zoom_caption(lesion) == "2: 4.1 mm, p 0.93"
+    assert zoom_caption(lesion, "basal_ganglia") == "2: 4.1 mm, p 0.93, basal ganglia"
+    unknown = Lesion(1, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 1, 1.0, 1.24)
+    assert zoom_caption(unknown) == "1: 1.2 mm"
