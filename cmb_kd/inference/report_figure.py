@@ -56,9 +56,9 @@ def radiological(volume: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, tu
     axis_of = {int(world): stored for stored, (world, _) in enumerate(codes)}
     sign_of = {int(world): float(direction) for world, direction in codes}
     # rows: y from anterior (+y) down, so reversed where y grows with the index; columns: x from the patient's
-    # right (-x in RAS) to the left (+x), so reversed where x shrinks with the index; slices: z upwards
+    # right (+x in RAS) to the left (-x), so reversed where x grows with the index; slices: z upwards
     axes = (axis_of[1], axis_of[0], axis_of[2])
-    flips = np.array([sign_of[1] > 0, sign_of[0] < 0, sign_of[2] < 0])
+    flips = np.array([sign_of[1] > 0, sign_of[0] > 0, sign_of[2] < 0])
     out = np.transpose(volume, axes)
     for axis, flip in enumerate(flips):
         if flip:
@@ -257,7 +257,7 @@ def render_report_png(
         ax.set_title(f"slice {z} (inferior to superior)", color="white", fontsize=8)
     first_zoom_row = math.ceil(len(slices) / per_row)
     half = (0.5 * ZOOM_MM / row_mm, 0.5 * ZOOM_MM / column_mm)
-    regions = [] if location is None else list(location.regions)
+    regions = [] if location is None else [f"{side} {region}" for side, region in zip(location.sides, location.regions)]
     for index, lesion in enumerate(zoomed):
         cells = (grid[first_zoom_row + index // 2, 2 * (index % 2) + c] for c in (0, 1))
         caption = zoom_caption(lesion, regions[index] if index < len(regions) else None)
@@ -369,7 +369,7 @@ def _draw_zoomed(
 
 def zoom_caption(lesion: Lesion, region: str | None = None) -> str:
     """The caption of a zoomed lesion: its number as in the lesion table, diameter, probability (when known) and
-    MARS region (when located), e.g. ``2: 4.1 mm, p 0.93, basal ganglia``."""
+    side and MARS region (when located), e.g. ``2: 4.1 mm, p 0.93, left basal ganglia``."""
     parts = [f"{lesion.id}: {lesion.diameter_mm:.1f} mm"]
     if math.isfinite(lesion.max_probability):
         parts.append(f"p {lesion.max_probability:.2f}")

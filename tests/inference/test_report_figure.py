@@ -66,12 +66,14 @@ def test_the_picture_is_radiological_whatever_the_storage_orientation(tmp_path):
 
     rng = np.random.default_rng(0)
     ras = rng.uniform(10, 100, (20, 24, 6)).astype(np.float32)
-    ras[1, 22, 3] = 500.0  # far to the patient's right (low x), anterior (high y)
+    ras[18, 22, 3] = 500.0  # far to the patient's right (high x in RAS), anterior (high y)
+    ras[1, 2, 3] = 400.0  # far to the patient's left (low x), posterior (low y)
     mask = np.zeros(ras.shape, bool)
-    mask[1:3, 21:23, 3] = True
+    mask[17:19, 21:23, 3] = True
     ras_affine = np.diag([0.5, 0.5, 3.0, 1.0])
     shown, axes, flips = radiological(ras, ras_affine)
     assert shown.shape == (24, 20, 6) and shown[1, 1, 3] == 500.0  # near the top left: anterior, patient's right
+    assert shown[21, 18, 3] == 400.0  # near the bottom right: posterior, patient's left
     # the same head stored LPS (x and y reversed): the same picture, pixel for pixel
     lps = ras[::-1, ::-1]
     lps_affine = np.diag([-0.5, -0.5, 3.0, 1.0])
@@ -129,6 +131,6 @@ def test_a_zoomed_lesion_is_captioned_with_its_number_diameter_probability_and_r
 
     lesion = Lesion(2, (1.0, 2.0, 3.0), (1.0, 2.0, 3.0), 12, 12.0, 4.12, 0.934)
     assert zoom_caption(lesion) == "2: 4.1 mm, p 0.93"
-    assert zoom_caption(lesion, "basal_ganglia") == "2: 4.1 mm, p 0.93, basal ganglia"
+    assert zoom_caption(lesion, "left basal_ganglia") == "2: 4.1 mm, p 0.93, left basal ganglia"
     unknown = Lesion(1, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 1, 1.0, 1.24)
     assert zoom_caption(unknown) == "1: 1.2 mm"
