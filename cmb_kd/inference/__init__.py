@@ -89,15 +89,9 @@ from cmb_kd.inference.location_output import (
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.report_figure import (
-    FOOTER,
-    header_lines,
-    radiological,
-    render_report_png,
-    write_report_png,
-    zoom_caption,
-)
+from cmb_kd.inference.report_figure import radiological, render_report_png, write_report_png
 from cmb_kd.inference.report_html import render_report_html, report_html
+from cmb_kd.inference.report_text import FOOTER, HEADER_CHARACTERS, header_lines, wrap_header, zoom_caption
 from cmb_kd.inference.scan_input import (
     PHASE_BESIDE,
     ScanInput,
@@ -166,10 +160,12 @@ __all__ = [
     "render_report_html",
     "render_report_png",
     "report_html",
+    "wrap_header",
     "write_report_png",
     "zoom_caption",
     "DEFAULT_BOX_PATCH",
     "FOOTER",
+    "HEADER_CHARACTERS",
     "PHASE_BESIDE",
     "ComponentMeasures",
     "InputBrain",

@@ -16,14 +16,12 @@ from scipy import ndimage
 
 from cmb_kd.checks import as_affine, as_binary_mask, as_real_volume, as_spacing, spacing_of
 from cmb_kd.inference.lesion_table import Lesion, as_lesions
-from cmb_kd.inference.location_output import location_header_line
-from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM
+from cmb_kd.inference.report_text import FOOTER, header_lines, wrap_header, zoom_caption
 from cmb_kd.io import write_bytes_atomic
 
-__all__ = ["FOOTER", "header_lines", "radiological", "render_report_png", "write_report_png", "zoom_caption"]
+__all__ = ["radiological", "render_report_png", "write_report_png"]
 
 _STRUCTURE_26 = np.ones((3, 3, 3), dtype=bool)
-FOOTER = "research use only; trained on synthetic data; not a diagnosis"
 """The line every report (picture and HTML page) carries."""
 ZOOM_MM = 32.0
 """Field of view of the zoomed panels around each lesion, mm."""
@@ -156,41 +154,6 @@ def _draw_slice(
             ax.text(*position, text, transform=ax.transAxes, color="cyan", fontsize=8, ha="center", va="center")
 
 
-def header_lines(
-    title: str | None, n_detections: int, voxel: Sequence[float], phase_used: bool | None, location: Any = None
-) -> list[tuple[str, str]]:
-    """The header of a scan's report (the picture's and the HTML page's), one ``(text, colour)`` per line: the title,
-    the acquisition, the location's counts per MARS class and burden class when located and, when the slices are
-    thicker than the model card's range, a warning.
-
-    Args:
-        title: the first line; None: the number of detections.
-        n_detections: number of detections (26-connected components of the mask).
-        voxel: voxel size in mm ``(sx, sy, sz)``.
-        phase_used: whether the phase image was used; None: not said.
-        location: the :class:`~cmb_kd.location.LocationResult` of the detections (:func:`location_header_line`);
-            None: no location line.
-
-    Returns:
-        The lines, each with a matplotlib/CSS colour name (``"white"``, ``"orange"`` for a warning).
-    """
-    thickness = max(voxel)
-    acquisition = f"{n_detections} detection(s); voxels {voxel[0]:.2g} x {voxel[1]:.2g} x {voxel[2]:.2g} mm"
-    if phase_used is not None:
-        acquisition += "; phase used" if phase_used else "; magnitude only"
-    lines = [(title if title is not None else f"{n_detections} detection(s)", "white"), (acquisition, "white")]
-    if location is not None:
-        lines.append((location_header_line(location), "white"))
-    if thickness > MAX_SLICE_MM:
-        lines.append(
-            (
-                f"warning: {thickness:.2g} mm slices, thicker than the {MAX_SLICE_MM:g} mm the model is validated for",
-                "orange",
-            )
-        )
-    return lines
-
-
 def render_report_png(
     image: Any,
     mask: Any,
@@ -246,7 +209,11 @@ def render_report_png(
     to_picture = functools.partial(_to_picture, shape=volume.shape, axes=axes_order, flips=flips)
     numbered = _numbered_labels(lesions, slices, to_picture)
     zoomed = lesions[:MAX_ZOOMED]
-    lines = header_lines(title, n_detections, voxel, phase_used, location)
+    lines = [
+        (part, colour)
+        for text, colour in header_lines(title, n_detections, voxel, phase_used, location)
+        for part in wrap_header(text)
+    ]
     figure, grid, per_row, span = _figure_grid(shown.shape, (row_mm, column_mm), len(slices), len(zoomed), len(lines))
     window = {"cmap": "gray", "vmin": low, "vmax": high, "interpolation": "nearest", "aspect": row_mm / column_mm}
     for index, z in enumerate(slices):
@@ -262,10 +229,7 @@ def render_report_png(
         cells = (grid[first_zoom_row + index // 2, 2 * (index % 2) + c] for c in (0, 1))
         caption = zoom_caption(lesion, regions[index] if index < len(regions) else None)
         _draw_zoomed(figure, cells, lesion, shown, marked, to_picture(lesion.centroid_voxel), half, window, caption)
-    for index, (text, colour) in enumerate(lines):
-        y = 1.0 - (index + 0.7) * 0.25 / figure.get_figheight()
-        figure.text(0.01, y, text, color=colour, fontsize=10 if index == 0 else 8, va="top", wrap=True)
-    figure.text(0.01, 0.01, FOOTER, color="gray", fontsize=7, va="bottom")
+    _draw_texts(figure, lines)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, facecolor="black")
     return buffer.getvalue()
@@ -305,6 +269,14 @@ def _numbered_labels(
         probability = "" if math.isnan(lesion.max_probability) else f", p {lesion.max_probability:.2f}"
         numbered.setdefault(nearest, []).append((row, column, f"{lesion.id}: {lesion.diameter_mm:.1f} mm{probability}"))
     return numbered
+
+
+def _draw_texts(figure: Any, lines: Sequence[tuple[str, str]]) -> None:
+    """The header ``lines`` at the top of ``figure`` (the first, the title, larger) and the footer at its foot."""
+    for index, (text, colour) in enumerate(lines):
+        y = 1.0 - (index + 0.7) * 0.25 / figure.get_figheight()
+        figure.text(0.01, y, text, color=colour, fontsize=10 if index == 0 else 8, va="top", wrap=True)
+    figure.text(0.01, 0.01, FOOTER, color="gray", fontsize=7, va="bottom")
 
 
 def _figure_grid(
@@ -365,14 +337,3 @@ def _draw_zoomed(
     plain.set_title(f"{lesion.id}, slice {z}", color="white", fontsize=8)
     _draw_slice(outlined, shown[box + (z,)], marked[box + (z,)], [], window, marks=False)
     outlined.set_title(caption, color="yellow", fontsize=8)
-
-
-def zoom_caption(lesion: Lesion, region: str | None = None) -> str:
-    """The caption of a zoomed lesion: its number as in the lesion table, diameter, probability (when known) and
-    side and MARS region (when located), e.g. ``2: 4.1 mm, p 0.93, left basal ganglia``."""
-    parts = [f"{lesion.id}: {lesion.diameter_mm:.1f} mm"]
-    if math.isfinite(lesion.max_probability):
-        parts.append(f"p {lesion.max_probability:.2f}")
-    if region is not None:
-        parts.append(region.replace("_", " "))
-    return ", ".join(parts)

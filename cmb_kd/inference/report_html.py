@@ -15,7 +15,7 @@ from typing import Any
 from cmb_kd.checks import as_affine, spacing_of
 from cmb_kd.inference.lesion_table import Lesion, as_lesions
 from cmb_kd.inference.location_output import lesion_columns, with_location
-from cmb_kd.inference.report_figure import FOOTER, header_lines
+from cmb_kd.inference.report_text import FOOTER, header_lines
 from cmb_kd.io import table_cell
 
 __all__ = ["render_report_html", "report_html"]

@@ -84,22 +84,6 @@ def test_the_picture_is_radiological_whatever_the_storage_orientation(tmp_path):
     )
 
 
-def test_header_names_the_acquisition_and_warns_of_thick_slices():
-    from cmb_kd.inference.report_figure import header_lines
-
-    lines = header_lines("sub-001_T2S: 2 CMB(s)", 2, (0.5, 0.5, 3.0), phase_used=False)
-    assert [text for text, _ in lines] == [
-        "sub-001_T2S: 2 CMB(s)",
-        "2 detection(s); voxels 0.5 x 0.5 x 3 mm; magnitude only",
-    ]
-    thick = header_lines("t", 0, (0.9, 0.9, 6.0), phase_used=True)
-    assert (
-        thick[1][0].endswith("phase used")
-        and thick[-1][0].startswith("warning: 6 mm slices")
-        and thick[-1][1] == "orange"
-    )
-
-
 def test_lesions_are_numbered_and_must_be_lesions(tmp_path, scan_image):
     from cmb_kd.inference import lesion_table
     from cmb_kd.inference.report_figure import render_report_png
@@ -118,19 +102,9 @@ def test_lesions_are_numbered_and_must_be_lesions(tmp_path, scan_image):
 def test_header_says_the_location_counts_and_burden_class():
     from _inference_helpers import fake_locate
 
-    from cmb_kd.inference.report_figure import header_lines
+    from cmb_kd.inference.report_text import header_lines
 
     location = fake_locate(None, None, None, [(-4.0, 0.0, 0.0), (3.0, 1.0, 2.0)])
     lines = header_lines("s: 2 CMB(s)", 2, (0.5, 0.5, 3.0), phase_used=None, location=location)
     assert lines[2] == ("location (MARS): 1 lobar, 1 deep, 0 infratentorial; burden class 2-4; mixed", "white")
     assert len(header_lines("s", 2, (0.5, 0.5, 3.0), phase_used=None)) == 2
-
-
-def test_a_zoomed_lesion_is_captioned_with_its_number_diameter_probability_and_region():
-    from cmb_kd.inference import Lesion, zoom_caption
-
-    lesion = Lesion(2, (1.0, 2.0, 3.0), (1.0, 2.0, 3.0), 12, 12.0, 4.12, 0.934)
-    assert zoom_caption(lesion) == "2: 4.1 mm, p 0.93"
-    assert zoom_caption(lesion, "left basal_ganglia") == "2: 4.1 mm, p 0.93, left basal ganglia"
-    unknown = Lesion(1, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 1, 1.0, 1.24)
-    assert zoom_caption(unknown) == "1: 1.2 mm"
