@@ -216,7 +216,7 @@ def test_infer_refuses_masks_and_labels_and_warns_about_doubtful_scans(
     with open(out / "cmb_summary.csv") as handle:
         reader = csv.DictReader(handle)
         rows = {row["name"]: row for row in reader}
-        assert tuple(reader.fieldnames) == SUMMARY_COLUMNS and SUMMARY_COLUMNS[-2:] == ("message", "warnings")
+        assert tuple(reader.fieldnames) == SUMMARY_COLUMNS and SUMMARY_COLUMNS[3:5] == ("message", "warnings")
     summary = {kind: rows[f"sub-{101 + index}_T2S"] for index, kind in enumerate(scans)}
     refused = {
         "mask": r"only 2 distinct voxel value\(s\) \(0, 1\): a mask or a label map, not a scan",
