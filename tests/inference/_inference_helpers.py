@@ -84,3 +84,21 @@ def fake_locate(volume, affine, brain_mask, centroids_mm, **options):
     regions = tuple("frontal" if x >= 0 else "thalamus" for x in points[:, 0])
     sides = tuple("right" if x >= 0 else "left" for x in points[:, 0])
     return LocationResult(points, points.copy(), regions, sides, TemplateTransform(np.eye(4)), burden(regions, sides))
+
+
+def result_of_mask(mask: np.ndarray, affine: np.ndarray, **fields):
+    """The :class:`DetectionResult` of a detection ``mask`` (its probability the mask itself, its lesion table
+    the mask's), with any further ``fields`` (``timings``, ``brain_mask``)."""
+    from cmb_kd.inference import DetectionResult, lesion_table
+
+    lesions = lesion_table(mask, affine)
+    fields.setdefault("timings", {})
+    return DetectionResult(
+        mask=mask,
+        probability=mask.astype(np.float32),
+        affine=affine,
+        lesions=lesions,
+        count=len(lesions),
+        candidates=[],
+        **fields,
+    )

@@ -10,14 +10,13 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from _inference_helpers import fake_locate, hold_lock, interrupt_rename_to, release
+from _inference_helpers import fake_locate, hold_lock, interrupt_rename_to, release, result_of_mask
 
 from cmb_kd.inference import (
     LOCK_NAME,
     DetectionResult,
     OutputError,
     OutputWriter,
-    lesion_table,
     location_output,
     run_inference,
 )
@@ -46,16 +45,7 @@ class FakeDetector:
             raise self.raise_on[self.calls]
         mask = np.zeros(data.shape, dtype=np.uint8)
         mask[np.unravel_index(np.argmax(data), data.shape)] = 1
-        lesions = lesion_table(mask, affine)
-        return DetectionResult(
-            mask=mask,
-            probability=mask.astype(np.float32),
-            affine=affine,
-            lesions=lesions,
-            count=len(lesions),
-            candidates=[],
-            timings={"load": 0.0},
-        )
+        return result_of_mask(mask, affine, timings={"load": 0.0})
 
 
 def _summary(folder) -> dict[str, dict[str, str]]:

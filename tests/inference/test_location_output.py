@@ -8,14 +8,13 @@ import json
 
 import numpy as np
 import pytest
-from _inference_helpers import fake_locate
+from _inference_helpers import fake_locate, result_of_mask
 
 from cmb_kd.inference import (
     LESION_COLUMNS,
     LOCATION_SUMMARY_COLUMNS,
     DetectionResult,
     lesion_columns,
-    lesion_table,
     locate_lesions,
     located_or_warning,
     location_header_line,
@@ -35,17 +34,7 @@ def _result(points_voxel=((2, 5, 5), (8, 5, 5), (9, 9, 9))) -> DetectionResult:
     mask = np.zeros((11, 11, 11), dtype=np.uint8)
     for point in points_voxel:
         mask[point] = 1
-    lesions = lesion_table(mask, AFFINE)
-    return DetectionResult(
-        mask=mask,
-        probability=mask.astype(np.float32),
-        affine=AFFINE,
-        lesions=lesions,
-        count=len(lesions),
-        candidates=[],
-        timings={},
-        brain_mask=np.ones(mask.shape, dtype=bool),
-    )
+    return result_of_mask(mask, AFFINE, brain_mask=np.ones(mask.shape, dtype=bool))
 
 
 @pytest.fixture
