@@ -45,11 +45,17 @@ from cmb_kd.inference.bundle import (
     default_bundle_dir,
     inference_config_file,
 )
-from cmb_kd.inference.candidate_segmentation import PADDING_MODES, CandidatePatchInferer
+from cmb_kd.inference.candidate_segmentation import INFERER_MODES, PADDING_MODES, CandidatePatchInferer
 from cmb_kd.inference.cleanup_rules import CLEANUP_RULES, PARAMAGNETIC_PHASE_SIGNS, CleanupRules
 from cmb_kd.inference.component_measures import ComponentMeasures, measure_components
 from cmb_kd.inference.detection_result import DetectionResult, PreparedScan
 from cmb_kd.inference.detection_threshold import as_threshold, scan_threshold, threshold_probability
+from cmb_kd.inference.detection_transforms import (
+    PRED,
+    PROBABILITY,
+    LesionCleanupd,
+    ThresholdDetectionsd,
+)
 from cmb_kd.inference.detector import CMBDetector
 from cmb_kd.inference.dipole_fit import dipole_fit, dipole_template
 from cmb_kd.inference.grid_mapping import (
@@ -100,15 +106,80 @@ from cmb_kd.inference.scan_input import (
     load_scan_input,
     phase_beside_scan,
     plausibility_warnings,
+    scan_data,
     source_name,
     without_nan,
 )
+from cmb_kd.inference.scan_pipeline import (
+    STAGE_OF,
+    collate_scans,
+    find_transform,
+    prepared_scan,
+    run_stages,
+    scan_postprocessing,
+    scan_preprocessing,
+    stage_of,
+    without_io,
+)
 from cmb_kd.inference.scan_plausibility import MAX_SLICE_MM, TRAINED_MAX_SLICE_MM, check_scan_plausibility
+from cmb_kd.inference.scan_transforms import (
+    BRAIN,
+    BRAIN_INPUT,
+    BRAIN_MASK,
+    BRAIN_WORKING,
+    CANDIDATE_VOXELS,
+    CANDIDATES,
+    FINITE,
+    IMAGE,
+    META_BRAIN_SOURCE,
+    META_WARNINGS,
+    PHASE,
+    SCREENING,
+    BrainBoxd,
+    CheckScand,
+    InputBraind,
+    InputGridBraind,
+    ScreeningScored,
+    StageCandidatesd,
+)
 from cmb_kd.inference.stage_timer import STAGES, StageTimer
 from cmb_kd.io import InputError, OutputError, load_scan  # the file layer's, for users of this API
 from cmb_kd.networks import load_network_weights  # what a bundle's inference.json loads its weights with
 
 __all__ = [
+    "collate_scans",
+    "BRAIN",
+    "BRAIN_INPUT",
+    "BRAIN_MASK",
+    "BRAIN_WORKING",
+    "BrainBoxd",
+    "CANDIDATES",
+    "CANDIDATE_VOXELS",
+    "CheckScand",
+    "FINITE",
+    "IMAGE",
+    "InputBraind",
+    "InputGridBraind",
+    "META_BRAIN_SOURCE",
+    "META_WARNINGS",
+    "PHASE",
+    "SCREENING",
+    "ScreeningScored",
+    "StageCandidatesd",
+    "PRED",
+    "PROBABILITY",
+    "LesionCleanupd",
+    "ThresholdDetectionsd",
+    "STAGE_OF",
+    "find_transform",
+    "prepared_scan",
+    "run_stages",
+    "scan_postprocessing",
+    "scan_preprocessing",
+    "stage_of",
+    "without_io",
+    "INFERER_MODES",
+    "scan_data",
     "BRAIN_MASK_TOKEN",
     "BRAIN_MASKS_BESIDE",
     "BRAIN_SOURCES",

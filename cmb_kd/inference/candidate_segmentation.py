@@ -8,10 +8,17 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from monai.inferers import Inferer
+from monai.data import MetaTensor
+from monai.inferers import Inferer, SlidingWindowInferer
 from monai.utils import look_up_option
 
-__all__ = ["PADDING_MODES", "CandidatePatchInferer"]
+from cmb_kd.candidates import CandidateDetector
+from cmb_kd.inference.scan_transforms import CANDIDATE_VOXELS
+
+__all__ = ["INFERER_MODES", "PADDING_MODES", "CandidatePatchInferer"]
+
+INFERER_MODES: tuple[str, ...] = ("candidates", "sliding_window")
+"""How :class:`CandidatePatchInferer` covers a volume: crops around the stage-1 candidates, or a full sliding window."""
 
 PADDING_MODES: tuple[str, ...] = ("replicate", "constant", "reflect")
 """How the volume is extended beyond its borders for patches that reach outside it (``torch.nn.functional.pad``)."""
@@ -75,6 +82,15 @@ def _select_crop_centres(points: Sequence[Sequence[int]], merge_distance: Sequen
     return chosen
 
 
+def _like_inputs(output: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """``output`` with the meta data and recorded operations of ``inputs`` when that is a MetaTensor (as MONAI's
+    inferers do), so that ``Invertd`` can take it back through the preprocessing."""
+    if not isinstance(inputs, MetaTensor):
+        return output
+    out = MetaTensor(output.as_tensor() if isinstance(output, MetaTensor) else output)
+    return out.copy_meta_from(inputs)
+
+
 class CandidatePatchInferer(Inferer):
     """Segment a volume only around candidate centres: crop, run the network in batches, paste back by maximum.
 
@@ -94,6 +110,12 @@ class CandidatePatchInferer(Inferer):
     context around it (in the worst case, through-plane, it reaches the crop's last slice). The number of crops run by
     the last call is kept in ``last_crop_count``.
 
+    Called as MONAI calls an inferer, ``inferer(inputs, network)`` on a volume from the bundle's ``preprocessing``,
+    it takes the candidates that preprocessing recorded in the volume's meta data (:data:`CANDIDATE_VOXELS`); on a
+    volume without them it finds its own with ``candidate_detector`` (on the input shifted to positive values, the
+    brain being every voxel above the input's minimum). With ``mode="sliding_window"`` it runs the network over the
+    whole volume instead (MONAI's ``SlidingWindowInferer``, half-patch overlap, Gaussian blending).
+
     Args:
         patch_size: crop size ``(H, W, D)`` in voxels of the working grid; must suit the network (E²U-Net needs
             multiples of 16, 16, 8).
@@ -106,6 +128,8 @@ class CandidatePatchInferer(Inferer):
             centre; each a non-negative integer smaller than half of ``patch_size`` on its axis. ``"auto"`` (the
             default) is a quarter of ``patch_size``, ``(12, 12, 6)`` for 48×48×24 crops; ``None`` or ``(0, 0, 0)``
             gives every distinct centre its own crop.
+        mode: one of :data:`INFERER_MODES`.
+        candidate_detector: finds the candidates of a volume given without them (default ``CandidateDetector()``).
 
     Attributes:
         last_crop_count: the number of crops the last call ran (0 before the first call).
@@ -130,6 +154,8 @@ class CandidatePatchInferer(Inferer):
         padding_mode: str = "replicate",
         padding_value: float = 0.0,
         merge_distance: Sequence[int] | str | None = "auto",
+        mode: str = "candidates",
+        candidate_detector: CandidateDetector | None = None,
     ) -> None:
         super().__init__()
         self.patch_size = _as_patch_size(patch_size)
@@ -141,10 +167,17 @@ class CandidatePatchInferer(Inferer):
         self.padding_mode = look_up_option(padding_mode, PADDING_MODES)
         self.padding_value = float(padding_value)
         self.merge_distance = _as_merge_distance(merge_distance, self.patch_size)
+        self.mode = look_up_option(mode, INFERER_MODES)
+        self.candidate_detector = CandidateDetector() if candidate_detector is None else candidate_detector
         self.last_crop_count = 0
 
     def __call__(
-        self, inputs: torch.Tensor, network: Any, centres: Sequence[Sequence[int]] = (), *args: Any, **kwargs: Any
+        self,
+        inputs: torch.Tensor,
+        network: Any,
+        centres: Sequence[Sequence[int]] | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> torch.Tensor:
         """Run ``network`` around ``centres``.
 
@@ -152,12 +185,14 @@ class CandidatePatchInferer(Inferer):
             inputs: image ``(1, C, X, Y, Z)`` (one volume, slice axis last) on the device to run on.
             network: callable mapping ``(B, C, H, W, D)`` to ``(B, K, H, W, D)``; the first output channel is used.
             centres: voxel indices ``(i, j, k)`` of the candidates, inside the volume, most important first (the
-                order decides which centres keep a crop of their own when crops are merged).
+                order decides which centres keep a crop of their own when crops are merged); None: those recorded
+                in the meta data of ``inputs``, else found by ``candidate_detector``.
             args: further positional arguments of ``network``.
             kwargs: further keyword arguments of ``network``.
 
         Returns:
-            ``(1, 1, X, Y, Z)`` float32 probabilities (zero away from every crop), on the device of ``inputs``.
+            ``(1, 1, X, Y, Z)`` float32 probabilities (zero away from every crop), on the device of ``inputs``; a
+            MetaTensor with the meta data of ``inputs`` when that is one.
 
         Raises:
             ValueError: for an input that is not ``(1, C, X, Y, Z)``, a centre outside the volume, or a network
@@ -167,13 +202,15 @@ class CandidatePatchInferer(Inferer):
             shape = tuple(inputs.shape) if hasattr(inputs, "shape") else type(inputs).__name__
             raise ValueError(f"inputs: expected a tensor (1, C, X, Y, Z), got {shape}")
         spatial = tuple(int(n) for n in inputs.shape[2:])
-        points = self._centres(centres, spatial)
+        if self.mode == "sliding_window":
+            return self._sliding_window(inputs, network, *args, **kwargs)
+        points = self._centres(self._find_centres(inputs) if centres is None else centres, spatial)
         if points and self.merge_distance is not None:
             points = [points[n] for n in _select_crop_centres(points, self.merge_distance)]
         self.last_crop_count = len(points)
         output = torch.zeros((1, 1, *spatial), dtype=torch.float32, device=inputs.device)
         if not points:
-            return output
+            return _like_inputs(output, inputs)
         low = [p // 2 for p in self.patch_size]
         high = [p - p // 2 for p in self.patch_size]
         padding = [amount for axis in (2, 1, 0) for amount in (low[axis], high[axis])]
@@ -206,7 +243,33 @@ class CandidatePatchInferer(Inferer):
         output[0] = result[
             0, :, low[0] : low[0] + spatial[0], low[1] : low[1] + spatial[1], low[2] : low[2] + spatial[2]
         ]
-        return output
+        return _like_inputs(output, inputs)
+
+    def _find_centres(self, inputs: torch.Tensor) -> Sequence[Sequence[int]]:
+        """The candidates recorded in the meta data of ``inputs``, else those ``candidate_detector`` finds."""
+        recorded = inputs.meta.get(CANDIDATE_VOXELS) if isinstance(inputs, MetaTensor) else None
+        if recorded is not None:
+            voxels = torch.as_tensor(recorded)
+            return (voxels[0] if voxels.ndim == 3 else voxels).reshape(-1, 3).tolist()  # a batch of one or one volume
+        volume = inputs[0, 0].detach().float().cpu()
+        volume = (volume.as_tensor() if isinstance(volume, MetaTensor) else volume).numpy()
+        positive = volume - volume.min() + np.float32(1e-3)
+        affine = np.eye(4)
+        if isinstance(inputs, MetaTensor):
+            affine = np.asarray(inputs.affine[0] if inputs.affine.ndim == 3 else inputs.affine, dtype=np.float64)
+        found = self.candidate_detector(positive, volume > volume.min(), affine)
+        return [c.voxel for c in found]
+
+    def _sliding_window(self, inputs: torch.Tensor, network: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """The network over the whole volume, probabilities (or logits) of its first channel, ``(1, 1, X, Y, Z)``."""
+        window = SlidingWindowInferer(self.patch_size, sw_batch_size=self.batch_size, overlap=0.5, mode="gaussian")
+        image = (inputs.as_tensor() if isinstance(inputs, MetaTensor) else inputs).float()
+        autocast = torch.autocast(device_type="cuda", enabled=self.amp and inputs.device.type == "cuda")
+        with torch.no_grad(), autocast:
+            logits = window(image, network, *args, **kwargs)
+        scores = logits[:, :1].float()
+        self.last_crop_count = 0
+        return _like_inputs(torch.sigmoid(scores) if self.sigmoid else scores, inputs)
 
     @staticmethod
     def _centres(centres: Sequence[Sequence[int]], spatial: tuple[int, int, int]) -> list[tuple[int, int, int]]:

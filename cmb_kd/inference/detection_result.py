@@ -45,6 +45,9 @@ class PreparedScan:
             the model is validated for; :func:`check_scan_plausibility`), empty for a plausible scan.
         brain_source: where the brain mask came from, one of :data:`BRAIN_SOURCES`: ``"given"``, ``"pre-masked"``
             (the scan's own non-zero region, :class:`PreMaskedBrain`) or ``"skull-strip"``.
+        data: what the ``postprocessing`` transforms read of the preprocessed scan (its standardised brain box with
+            the operations that brought it there, the voxels holding a value, the phase, the brain on the input
+            grid), by the keys of :mod:`~cmb_kd.inference.scan_transforms`.
         finite_input: bool ``(X, Y, Z)``, the input voxels that hold a value (not NaN), or None when all do; the
             probability and the detections are 0 elsewhere.
     """
@@ -63,6 +66,7 @@ class PreparedScan:
     warnings: tuple[str, ...] = ()
     brain_source: str = "skull-strip"
     finite_input: np.ndarray | None = None
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def box_offset(self) -> tuple[int, int, int]:

@@ -9,32 +9,34 @@ from typing import Any
 
 import numpy as np
 import torch
+from monai.data import MetaTensor
 from monai.inferers import Inferer
+from monai.transforms import Compose
 
 from cmb_kd.candidates import CandidateDetector, ScreeningScoreMap
 from cmb_kd.checks import spacing_of
-from cmb_kd.inference.brain_source import input_brain, input_grid_brain, working_brain
 from cmb_kd.inference.bundle import build_bundle_component, inference_config_file
 from cmb_kd.inference.candidate_segmentation import CandidatePatchInferer
 from cmb_kd.inference.detection_result import DetectionResult, PreparedScan
-from cmb_kd.inference.detection_threshold import as_threshold, scan_threshold, threshold_probability
-from cmb_kd.inference.grid_mapping import (
-    DEFAULT_BOX_PATCH,
-    box_affine,
-    brain_box,
-    from_box,
-    from_box_volume,
-    probability_to_input_grid,
-    to_box,
-    to_working_grid,
-)
+from cmb_kd.inference.detection_threshold import as_threshold, threshold_probability
+from cmb_kd.inference.detection_transforms import PRED, PROBABILITY, LesionCleanupd, ThresholdDetectionsd
+from cmb_kd.inference.grid_mapping import DEFAULT_BOX_PATCH, to_box
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
 from cmb_kd.inference.lesion_table import lesion_table
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
-from cmb_kd.inference.scan_input import load_scan_input
+from cmb_kd.inference.scan_input import scan_data
+from cmb_kd.inference.scan_pipeline import (
+    find_transform,
+    prepared_scan,
+    run_stages,
+    scan_postprocessing,
+    scan_preprocessing,
+    without_io,
+)
+from cmb_kd.inference.scan_transforms import IMAGE, ScreeningScored
 from cmb_kd.inference.stage_timer import StageTimer
 from cmb_kd.networks.device import as_device
-from cmb_kd.transforms import ResampleToWorkingGrid, SkullStrip
+from cmb_kd.transforms import ResampleToWorkingGrid, SkullStrip, SkullStripd
 from cmb_kd.transforms.brain_standardisation import BrainStandardisation
 
 __all__ = ["CMBDetector"]
@@ -45,60 +47,51 @@ logger = logging.getLogger(__name__)
 class CMBDetector:
     """Detect CMBs on a whole T2*/SWI scan with the two-stage pipeline of PLKD (``000_2429e8a773e1f797``).
 
-    Data flow (see ``SPEC.md``):
+    The detector runs the bundle's standard pipeline (:mod:`~cmb_kd.inference.scan_pipeline`): its ``preprocessing``
+    transforms on a scan it loads itself (everything after ``LoadImaged``), its stage-2 ``inferer``, and its
+    ``postprocessing`` transforms before ``SaveImaged``; it times each stage and hands back a
+    :class:`DetectionResult` instead of writing files. Data flow (see ``SPEC.md``):
 
-    1. load the scan (a NIfTI path via :func:`load_scan`, or an array with its affine) and check that it can be a
-       magnitude scan (:func:`check_scan_plausibility`: masks, label maps and images without a positive intensity
-       are refused; inverted contrast, signed intensities and too thick slices give warnings, logged and kept in
-       :attr:`DetectionResult.warnings`). NaN voxels (the background of VALDO's skull-stripped scans) are set to
-       0, the value of a zero background, and are never brain; the output is 0 there;
-    2. resample it to the working grid (``working_grid``: RAS, cubic, 1 mm by default);
-    3. brain mask (:func:`input_brain`, logged at INFO level, kept in :attr:`PreparedScan.brain_source`): a given
-       mask (resampled by nearest); else the non-zero region of a scan that is already skull-stripped
-       (``pre_masked``, :class:`PreMaskedBrain`), likewise; else ``skull_strip`` on the working grid. Everything
-       after this runs on the brain's bounding box plus half a patch of margin;
-    4. standardise intensities with brain statistics (``standardisation``);
-    5. stage 1: when a ``screening_network`` is given, its score map (sigmoid) over the volume through
-       ``screening_inferer`` (MONAI sliding window), fused by ``candidate_detector`` with FRST and dark spots as
-       the source ``"fcn"``;
-    6. stage 2: ``network`` on a crop around each candidate (``inferer``, :class:`CandidatePatchInferer`),
+    1. load the scan (a NIfTI path via :func:`load_scan`, a nibabel image, or an array with its affine) and check
+       that it can be a magnitude scan (:class:`CheckScand`: masks, label maps and images without a positive
+       intensity are refused; doubts are logged and kept in :attr:`DetectionResult.warnings`). NaN voxels (the
+       background of VALDO's skull-stripped scans) are set to 0 and are never brain; the output is 0 there;
+    2. brain mask on the input grid when there is one (:class:`InputBraind`: a given mask, else the non-zero region
+       of a pre-masked scan), logged at INFO level;
+    3. the working grid (:class:`~cmb_kd.transforms.ResampleToWorkingGridd`: RAS, cubic, 1 mm by default), skull
+       stripping there when the scan brought no brain, and the brain's bounding box plus half a patch
+       (:class:`BrainBoxd`), where everything after runs;
+    4. stage 1: candidates (:class:`StageCandidatesd`: FRST and dark spots, fused with the screening FCN's score map
+       when there is one); then intensities standardised with brain statistics;
+    5. stage 2: ``network`` on a crop around each candidate (``inferer``, :class:`CandidatePatchInferer`),
        probabilities pasted back by maximum;
-    7. the probability map back onto the exact input grid (:class:`ResampleToInputGrid`, maximum over the working
-       voxels inside each input voxel), thresholded at ``threshold`` (``phase_threshold`` for a scan on which the
-       phase-sign rule runs);
-    8. stage 3: ``postprocessing`` (:class:`LesionCleanup`, on the input grid, with the optional phase) and the
-       lesion table.
+    6. back onto the exact input grid by ``Invertd`` (maximum over the working voxels inside each input voxel),
+       thresholded (:class:`ThresholdDetectionsd`: ``phase_threshold`` for a scan on which the phase-sign rule runs,
+       ``threshold`` otherwise), stage 3 (:class:`LesionCleanupd`) and the lesion table.
 
     Networks run on ``device`` under ``torch.no_grad()``; the rest runs on the CPU. Build one from a bundle with
-    :meth:`from_bundle`. Calling the detector runs :meth:`prepare` (steps 1-5, independent of ``network``) then
-    :meth:`segment` (steps 6-8); call them separately to run several networks on one prepared scan.
+    :meth:`from_bundle` (the bundle's own ``preprocessing``, ``inferer`` and ``postprocessing``), or from its parts.
+    Calling the detector runs :meth:`prepare` (steps 1-4, independent of ``network``) then :meth:`segment` (5-6).
 
     Args:
         network: stage-2 segmentation network ``(B, 1, H, W, D) -> (B, 1, H, W, D)`` logits (E²U-Net).
-        screening_network: optional stage-1 screening FCN ``(B, 1, ...) -> (B, 1, ...)`` logits of any size.
-        working_grid: resampler to the working grid (default ``ResampleToWorkingGrid(1.0)``).
-        skull_strip: brain extraction used when no brain mask is given and the scan is not pre-masked (default
-            ``SkullStrip()``).
-        pre_masked: the test for a scan that is already skull-stripped, whose non-zero region is then its brain
-            mask (default :class:`PreMaskedBrain` ``()``).
+        preprocessing: the ``preprocessing`` Compose (:func:`scan_preprocessing`); None: built from the parts below.
+        inferer: stage-2 patch inferer (default :class:`CandidatePatchInferer` ``()``).
+        postprocessing: the ``postprocessing`` Compose (:func:`scan_postprocessing`); None: built from the parts.
+        device: where the networks run, ``"cpu"`` or ``"cuda[:N]"``.
+        screening_network, screening_inferer, screening_amp: optional stage-1 screening FCN, its whole-volume
+            inferer (default ``SlidingWindowInferer((64, 64, 32))``) and float16 autocast on CUDA.
+        working_grid: resampler whose spacing is the working grid's (default ``ResampleToWorkingGrid(1.0)``).
+        skull_strip: brain extraction for a scan without a brain mask that is not pre-masked (default ``SkullStrip()``).
+        pre_masked: the test for a pre-masked scan (default :class:`PreMaskedBrain` ``()``).
         standardisation: intensity standardisation (default :class:`BrainStandardisation` ``("robust")``).
         candidate_detector: stage-1 candidates (default ``CandidateDetector()``).
-        inferer: stage-2 patch inferer (default :class:`CandidatePatchInferer` ``()``).
-        screening_inferer: stage-1 whole-volume inferer (default ``SlidingWindowInferer((64, 64, 32))``).
-        screening_amp: run the screening FCN under float16 autocast on CUDA (its own setting, apart from the
-            stage-2 inferer's); the network, inferer and flag make :attr:`screening`, a :class:`ScreeningScoreMap`.
-        postprocessing: stage-3 clean-up (default ``LesionCleanup()``); ignored when ``cleanup`` is False.
-        cleanup: whether stage 3 runs.
-        threshold: probability at or above which a voxel is a detection, in (0, 1).
-        phase_threshold: the threshold for scans on which the clean-up's phase-sign rule runs (given with a phase
-            image, slices no thicker than the rule's limit), in (0, 1). That rule removes calcifications, the mimics
-            a magnitude-only scan can only keep out by a high threshold, so a lower one keeps more CMBs. None:
-            ``threshold`` for every scan.
-        device: where the networks run, ``"cpu"`` or ``"cuda[:N]"``.
+        lesion_cleanup: stage-3 clean-up (default ``LesionCleanup()``); ``cleanup``: whether stage 3 runs.
+        threshold, phase_threshold: as :class:`ThresholdDetectionsd`, in (0, 1).
 
     Raises:
-        ValueError: for a bad threshold or device, a CUDA device that is not available, or components of the
-            wrong type.
+        ValueError: for a bad threshold or device, a CUDA device that is not available, components of the wrong
+            type, or parts given together with the Compose they would build.
 
     Example:
         >>> detector = CMBDetector.from_bundle("bundles/cmb_lr_mri_segmentation", device="cpu")
@@ -110,46 +103,91 @@ class CMBDetector:
         self,
         network: torch.nn.Module,
         *,
+        preprocessing: Compose | None = None,
+        inferer: Inferer | None = None,
+        postprocessing: Compose | None = None,
+        device: str | torch.device = "cpu",
         screening_network: torch.nn.Module | None = None,
+        screening_inferer: Inferer | None = None,
+        screening_amp: bool = False,
         working_grid: ResampleToWorkingGrid | None = None,
         skull_strip: SkullStrip | None = None,
         pre_masked: PreMaskedBrain | None = None,
         standardisation: BrainStandardisation | None = None,
         candidate_detector: CandidateDetector | None = None,
-        inferer: Inferer | None = None,
-        screening_inferer: Inferer | None = None,
-        screening_amp: bool = False,
-        postprocessing: LesionCleanup | None = None,
+        lesion_cleanup: LesionCleanup | None = None,
         cleanup: bool = True,
         threshold: float = 0.5,
         phase_threshold: float | None = None,
-        device: str | torch.device = "cpu",
     ) -> None:
         if not isinstance(network, torch.nn.Module):
             raise ValueError(f"network: expected a torch.nn.Module, got {type(network).__name__}")
-        if screening_network is not None and not isinstance(screening_network, torch.nn.Module):
-            raise ValueError(f"screening_network: expected a torch.nn.Module or None, got {type(screening_network)}")
-        self.threshold = as_threshold(threshold)
-        self.phase_threshold = None if phase_threshold is None else as_threshold(phase_threshold)
         self.device = as_device(device)
         self.network = network.to(self.device).eval()
-        self.screening = (
-            None
-            if screening_network is None
-            else ScreeningScoreMap(screening_network, screening_inferer, screening_amp, self.device)
-        )
-        self.working_grid = ResampleToWorkingGrid(1.0) if working_grid is None else working_grid
-        self.skull_strip = SkullStrip() if skull_strip is None else skull_strip
-        self.pre_masked = PreMaskedBrain() if pre_masked is None else pre_masked
-        self.standardisation = BrainStandardisation() if standardisation is None else standardisation
-        self.candidate_detector = CandidateDetector() if candidate_detector is None else candidate_detector
         self.inferer = CandidatePatchInferer() if inferer is None else inferer
-        self.postprocessing = LesionCleanup() if postprocessing is None else postprocessing
-        if not isinstance(self.postprocessing, LesionCleanup):
-            raise ValueError(f"postprocessing: expected a LesionCleanup, got {type(self.postprocessing).__name__}")
-        self.cleanup = bool(cleanup)
+        parts = {"screening_network": screening_network, "working_grid": working_grid, "skull_strip": skull_strip}
+        parts.update(pre_masked=pre_masked, standardisation=standardisation, candidate_detector=candidate_detector)
+        if preprocessing is None:
+            preprocessing = self._preprocessing(screening_inferer, screening_amp, **parts)
+        elif any(v is not None for v in parts.values()):
+            given = sorted(k for k, v in parts.items() if v is not None)
+            raise ValueError(f"preprocessing: expected either the Compose or its parts, got both (parts {given})")
+        self.preprocessing = preprocessing
+        if postprocessing is None:
+            cleaner = (LesionCleanup() if lesion_cleanup is None else lesion_cleanup) if cleanup else None
+            postprocessing = scan_postprocessing(
+                preprocessing, threshold=threshold, phase_threshold=phase_threshold, cleanup=cleaner
+            )
+            if cleaner is None:
+                postprocessing = Compose([t for t in postprocessing.transforms if not isinstance(t, LesionCleanupd)])
+        self.postprocessing = postprocessing
+        self._pre, self._post = without_io(preprocessing), without_io(postprocessing)
+        self._threshold = find_transform(self._post, ThresholdDetectionsd)
+        if self._threshold is None:
+            raise ValueError("postprocessing: expected a ThresholdDetectionsd among its transforms, found none")
+        self._cleanup = find_transform(self._post, LesionCleanupd)
+        screening = find_transform(self._pre, ScreeningScored)
+        self.screening: ScreeningScoreMap | None = None if screening is None else screening.screening
         self.on_stage: Callable[[str], None] | None = None
         """Called with the name of each stage (:data:`STAGES`) as it starts, e.g. to show progress within a scan."""
+
+    def _preprocessing(self, screening_inferer: Inferer | None, screening_amp: bool, **parts: Any) -> Compose:
+        """The ``preprocessing`` Compose from the detector's parts (see the class's Args)."""
+        network = parts["screening_network"]
+        if network is not None and not isinstance(network, torch.nn.Module):
+            raise ValueError(f"screening_network: expected a torch.nn.Module or None, got {type(network)}")
+        stripper = None
+        if parts["skull_strip"] is not None:
+            stripper = SkullStripd(IMAGE, mask_key="brain")
+            stripper.stripper = parts["skull_strip"]
+        grid = parts["working_grid"]
+        return scan_preprocessing(
+            spacing=1.0 if grid is None else grid.spacing,
+            pre_masked=parts["pre_masked"],
+            skull_strip=stripper,
+            screening=None
+            if network is None
+            else ScreeningScoreMap(network, screening_inferer, screening_amp, self.device),
+            standardisation=parts["standardisation"],
+            candidate_detector=parts["candidate_detector"],
+            patch_size=getattr(self.inferer, "patch_size", DEFAULT_BOX_PATCH),
+            load=False,
+        )
+
+    @property
+    def threshold(self) -> float:
+        """The probability threshold of scans on which the phase-sign rule does not run."""
+        return self._threshold.threshold
+
+    @property
+    def phase_threshold(self) -> float | None:
+        """The threshold of scans on which the phase-sign rule runs (None: :attr:`threshold`)."""
+        return self._threshold.phase_threshold
+
+    @property
+    def cleanup(self) -> LesionCleanup | None:
+        """The stage-3 clean-up, or None when stage 3 does not run."""
+        return None if self._cleanup is None else self._cleanup.cleanup
 
     @classmethod
     def from_bundle(
@@ -160,11 +198,12 @@ class CMBDetector:
         allow_untrained: bool = False,
         overrides: Mapping[str, Any] | None = None,
     ) -> CMBDetector:
-        """Build the detector wired by a bundle's ``configs/inference.json`` (its ``detector`` id).
+        """Build the detector wired by a bundle's ``configs/inference.json`` (its ``detector`` id, made of the
+        config's ``network``, ``preprocessing``, ``inferer`` and ``postprocessing``).
 
         The config is read with MONAI's ``ConfigParser``; ``bundle_root``, ``device`` and ``allow_untrained`` are
         set before anything is instantiated, then ``overrides`` (config ids to values, e.g.
-        ``{"working_spacing": 2.0}``). The config loads ``models/model.pt`` (and ``models/screening.pt`` when
+        ``{"working_spacing": 2.0}``). The config loads ``models/model.pt`` (and the screening FCN when
         ``use_screening`` is true; off by default because the full-resolution FCN costs 20–35 s per scan on a CPU)
         through :func:`load_network_weights`.
 
@@ -175,9 +214,6 @@ class CMBDetector:
             allow_untrained: run with freshly initialised weights (and a warning) when ``models/model.pt`` is
                 missing; for tests and speed benchmarks only.
             overrides: further config ids to replace.
-
-        Returns:
-            The detector.
 
         Raises:
             FileNotFoundError: naming the missing bundle folder, config or weights file.
@@ -200,17 +236,7 @@ class CMBDetector:
         phase: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
         name: str | os.PathLike | None = None,
     ) -> DetectionResult:
-        """Detect the CMBs of one scan: :meth:`segment` of :meth:`prepare`.
-
-        Args:
-            image, affine, brain_mask, phase, name: the scan and what comes with it, as for :meth:`prepare`.
-
-        Returns:
-            The :class:`DetectionResult` on the input grid.
-
-        Raises:
-            InputError, ValueError: as :meth:`prepare`.
-        """
+        """Detect the CMBs of one scan: :meth:`segment` of :meth:`prepare` (same arguments and errors)."""
         return self.segment(self.prepare(image, affine, brain_mask=brain_mask, phase=phase, name=name))
 
     def prepare(
@@ -222,8 +248,7 @@ class CMBDetector:
         phase: str | os.PathLike | np.ndarray | torch.Tensor | None = None,
         name: str | os.PathLike | None = None,
     ) -> PreparedScan:
-        """Run the network-independent steps 1-5 on one scan: load, working grid, brain mask, standardisation,
-        stage-1 candidates (with the screening network when there is one).
+        """Run the network-independent steps 1-4 on one scan (the ``preprocessing`` transforms after loading).
 
         The result can be given to :meth:`segment` any number of times (e.g. once per network, to compare them).
 
@@ -236,75 +261,33 @@ class CMBDetector:
                 NaN is not); it wins over the pre-masked test, and skull stripping is skipped.
             phase: optional high-pass phase on the input grid (path, image or array; NaN voxels count as 0), for the
                 clean-up's phase rule; ``"beside"``: the phase image found beside a scan given as a path, as
-                ``cmb-kd infer`` does (:func:`phase_beside`; none found: no phase). A path never brings its phase
-                along by itself. (A file named ``beside`` is given as ``./beside``.)
+                ``cmb-kd infer`` does (:func:`phase_beside`; none found: no phase). (A file named ``beside`` is
+                given as ``./beside``.)
             name: the file an array was loaded from (e.g. by a batch run), named in the errors and warnings about
                 it; an array given with a name that is no magnitude scan raises :class:`InputError` naming it.
 
-        Returns:
-            The :class:`PreparedScan`.
-
         Raises:
             InputError: for a path that cannot be loaded (missing, not NIfTI, 2D, 4D, Inf, all NaN, constant,
-                corrupt) or that holds no magnitude scan (a mask, a label map, no positive intensity:
-                :func:`check_scan_plausibility`).
+                corrupt) or that holds no magnitude scan (a mask, a label map, no positive intensity).
             ValueError: for an array without affine, a path with one, arrays of bad shape or values (including an
                 array that is no magnitude scan, the message starting ``image:``), or a scan in which no brain is
                 found.
         """
         timer = StageTimer(self.on_stage)
         with timer("load"):
-            scan = load_scan_input(image, affine, brain_mask=brain_mask, phase=phase, name=name, log=logger)
-        with timer("brain_mask"):
-            brain = input_brain(scan.brain_mask, scan.data, scan.affine, self.pre_masked, scan.finite_input)
-            logger.info("%s: %s", scan.name, brain.message)
-        with timer("working_grid"):
-            work, work_affine, work_image = to_working_grid(self.working_grid, scan.data, scan.affine)
-        with timer("brain_mask"):
-            brain_work = working_brain(brain, work, scan.affine, self.working_grid, self.skull_strip)
-            box = brain_box(brain_work, getattr(self.inferer, "patch_size", DEFAULT_BOX_PATCH))
-        with timer("standardise"):
-            standardised = self.standardisation(work_image[box], brain_work[box])
-            tensor = torch.from_numpy(standardised)[None, None].to(self.device)
-        with timer("screening"):
-            extra = None if self.screening is None else {"fcn": self.screening(tensor)}
-        with timer("candidates"):
-            # stage 1 works on the magnitude itself: the dark-spot source measures relative darkening, which needs
-            # positive intensities; the networks get the standardised volume
-            crop_affine = box_affine(work_affine, box)
-            found = self.candidate_detector(work_image[box], brain_work[box], crop_affine, extra_scores=extra)
-        with timer("input_grid"):
-            brain_in = input_grid_brain(brain, brain_work, scan.affine, scan.data.shape, work_affine, scan.finite_input)
-        return PreparedScan(
-            input_shape=tuple(int(n) for n in scan.data.shape),
-            input_affine=scan.affine,
-            working_shape=tuple(int(n) for n in work_image.shape),
-            working_affine=work_affine,
-            brain_box=box,
-            image=tensor,
-            brain_working=brain_work,
-            brain_input=brain_in,
-            phase=scan.phase,
-            candidates=from_box(found, box),
-            timings=dict(timer.seconds),
-            warnings=scan.warnings,
-            brain_source=brain.source,
-            finite_input=scan.finite_input,
-        )
+            data = scan_data(image, affine, brain_mask=brain_mask, phase=phase, name=name, log=logger)
+        data = run_stages(self._pre, data, timer)
+        return prepared_scan(data, self.device, timer.seconds)
 
     def segment(self, prepared: PreparedScan, network: torch.nn.Module | None = None) -> DetectionResult:
-        """Run steps 6-8 on a prepared scan: stage-2 patch segmentation around the candidates, the probability map
-        back on the input grid, threshold, clean-up and lesion table.
+        """Run steps 5-6 on a prepared scan: the stage-2 ``inferer`` around the candidates, then the
+        ``postprocessing`` transforms (back on the input grid, threshold, clean-up) and the lesion table.
 
         ``prepared`` is only read, so it can be segmented again, with this or another network.
 
         Args:
             prepared: the output of :meth:`prepare` (of this detector: same device and patch inferer).
-            network: stage-2 segmentation network ``(B, 1, H, W, D) -> (B, 1, H, W, D)`` logits to run instead of
-                :attr:`network`; it is moved to :attr:`device` and put in ``eval()`` mode, as in ``__init__``.
-
-        Returns:
-            The :class:`DetectionResult` on the input grid, with the timings of :meth:`prepare` and of this step.
+            network: stage-2 network to run instead of :attr:`network`; moved to :attr:`device`, put in ``eval()``.
 
         Raises:
             ValueError: when ``prepared`` is not a :class:`PreparedScan` or ``network`` not a ``torch.nn.Module``.
@@ -321,18 +304,19 @@ class CMBDetector:
         timer.seconds.update(prepared.timings)
         with timer("segmentation"):
             centres = to_box(prepared.candidates, prepared.brain_box)
-            probability_crop = self.inferer(prepared.image, network, centres=centres)
-            probability_work = from_box_volume(probability_crop[0, 0], prepared.brain_box, prepared.working_shape)
-        with timer("input_grid"):
-            probability = probability_to_input_grid(probability_work, prepared)
+            probability = self.inferer(prepared.image, network, centres=centres)
+        image = prepared.data[IMAGE]
+        pred = MetaTensor(probability[0].detach().float().cpu(), meta=dict(image.meta))
+        data = run_stages(self._post, {**prepared.data, PRED: pred}, timer)
         with timer("cleanup"):
-            mask = self.detections(prepared, probability)
-            lesions = lesion_table(mask, prepared.input_affine, probability=probability)
+            mask = np.asarray(data[PRED][0], dtype=np.uint8)
+            probability_in = np.asarray(data[PROBABILITY][0], dtype=np.float32)
+            lesions = lesion_table(mask, prepared.input_affine, probability=probability_in)
         n_candidates, seconds = len(prepared.candidates), sum(timer.seconds.values())
         logger.debug("%d candidate(s), %d lesion(s) in %.2f s", n_candidates, len(lesions), seconds)
         return DetectionResult(
             mask=mask,
-            probability=probability,
+            probability=probability_in,
             affine=prepared.input_affine,
             lesions=lesions,
             count=len(lesions),
@@ -343,27 +327,17 @@ class CMBDetector:
         )
 
     def detections(self, prepared: PreparedScan, probability: np.ndarray, threshold: float | None = None) -> np.ndarray:
-        """Step 8 without the lesion table: threshold a stage-2 probability map on the input grid and clean it up.
-
-        :meth:`segment` calls it with the scan's :meth:`threshold_for`; calling it on ``DetectionResult.probability``
-        with other thresholds gives the masks :meth:`segment` would give at them, without running stage 2 again
-        (e.g. to choose the threshold on a validation set).
-
-        Args:
-            prepared: the :class:`PreparedScan` the probability map was computed on.
-            probability: float ``(X, Y, Z)`` probability on the input grid (``DetectionResult.probability``).
-            threshold: probability threshold; :meth:`threshold_for` the scan if None.
-
-        Returns:
-            uint8 CMB mask ``(X, Y, Z)``.
+        """Threshold and clean up a stage-2 probability map on the input grid (``DetectionResult.probability``) as
+        :meth:`segment` does, at :meth:`threshold_for` the scan or at ``threshold``, without running stage 2 again
+        (e.g. to choose the threshold on a validation set). Returns the uint8 CMB mask ``(X, Y, Z)``.
 
         Raises:
             ValueError: for a threshold outside (0, 1) or a map not of the input's shape.
         """
         threshold = self.threshold_for(prepared) if threshold is None else as_threshold(threshold)
         detections = threshold_probability(probability, threshold, prepared.input_shape, prepared.finite_input)
-        if self.cleanup:
-            detections, _ = self.postprocessing(
+        if self.cleanup is not None:
+            detections, _ = self.cleanup(
                 detections,
                 spacing_of(prepared.input_affine),
                 brain_mask=prepared.brain_input,
@@ -376,12 +350,12 @@ class CMBDetector:
         """Whether the clean-up's phase-sign rule runs on a prepared scan (a phase image, the rule on, and slices no
         thicker than its limit; see :meth:`LesionCleanup.phase_rule_applies`)."""
         spacing = spacing_of(prepared.input_affine)
-        return self.cleanup and self.postprocessing.phase_rule_applies(spacing, prepared.phase is not None)
+        return self.cleanup is not None and self.cleanup.phase_rule_applies(spacing, prepared.phase is not None)
 
     def threshold_for(self, prepared: PreparedScan) -> float:
         """The probability threshold of a prepared scan: :attr:`phase_threshold` where the phase-sign rule runs on
         it (:meth:`phase_rule_applies`), :attr:`threshold` otherwise."""
-        return scan_threshold(self.threshold, self.phase_threshold, self.phase_rule_applies(prepared))
+        return self._threshold.threshold_for(spacing_of(prepared.input_affine), prepared.phase is not None)
 
     @property
     def screening_network(self) -> torch.nn.Module | None:

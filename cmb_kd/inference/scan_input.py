@@ -28,6 +28,7 @@ __all__ = [
     "load_scan_input",
     "phase_beside_scan",
     "plausibility_warnings",
+    "scan_data",
     "source_name",
     "without_nan",
 ]
@@ -260,3 +261,31 @@ def load_scan_input(
         warnings=warnings,
         name=source_name(source, data),
     )
+
+
+def scan_data(
+    image: Any,
+    affine: Any | None = None,
+    *,
+    brain_mask: Any | None = None,
+    phase: Any | None = None,
+    name: str | os.PathLike | None = None,
+    log: logging.Logger | None = None,
+) -> dict[str, Any]:
+    """A scan as the bundle's ``preprocessing`` takes it after ``LoadImaged``: ``{"image": (1, X, Y, Z) MetaTensor}``
+    with its file (``filename_or_obj``: the path, or ``name``; none for an anonymous array) and the companions that
+    were given (``brain_mask``, ``phase``; :data:`PHASE_BESIDE` is looked up beside a path here).
+
+    Raises:
+        InputError, ValueError: as :func:`load_image` and :func:`phase_beside_scan`.
+    """
+    log = logging.getLogger(__name__) if log is None else log
+    if isinstance(phase, str) and phase == PHASE_BESIDE:
+        phase = phase_beside_scan(image)
+        log.debug("%s: phase %s", image, "from " + str(phase) if phase else "not found beside it")
+    data, in_affine = load_image(image, affine)
+    source = image if name is None else name
+    meta = {"filename_or_obj": str(source)} if isinstance(source, (str, os.PathLike)) else {}
+    tensor = MetaTensor(torch.from_numpy(data)[None], affine=torch.as_tensor(in_affine, dtype=torch.float64), meta=meta)
+    companions = {"brain_mask": brain_mask, "phase": phase}
+    return {"image": tensor, **{key: value for key, value in companions.items() if value is not None}}

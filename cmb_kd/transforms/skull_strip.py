@@ -324,7 +324,8 @@ class SkullStripd(MapTransform):
             first = next(iter(self.key_iterator(d)), None)
             if first is None:
                 raise ValueError(f"keys {list(self.keys)}: expected at least one image to strip, got {list(d)}")
-            d[self.mask_key] = self.stripper._apply(d[first], None, f"key '{first}'")
+            strip = getattr(self.stripper, "_apply", None)  # a SkullStrip names the key in its errors
+            d[self.mask_key] = strip(d[first], None, f"key '{first}'") if strip else self.stripper(d[first])
         if self.apply_mask:
             mask = d[self.mask_key]
             for key in self.key_iterator(d):

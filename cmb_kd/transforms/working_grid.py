@@ -11,6 +11,7 @@ on its HR grid, aligned with :class:`DegradeResolution`.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,8 +19,8 @@ from monai.config import KeysCollection
 from monai.config.type_definitions import NdarrayOrTensor
 from monai.data import MetaTensor
 from monai.data.meta_obj import get_track_meta
-from monai.transforms import MapTransform, Orientation, Transform
-from monai.utils import TransformBackends, convert_to_tensor, ensure_tuple_rep, look_up_option
+from monai.transforms import InvertibleTransform, MapTransform, Orientation, Transform
+from monai.utils import TraceKeys, TransformBackends, convert_to_tensor, ensure_tuple_rep, look_up_option
 
 from cmb_kd.checks import as_triple, check_finite, check_ndim, require_keys
 from cmb_kd.transforms.cubic import aligned_positions, cubic_resample_axis
@@ -131,8 +132,13 @@ class ResampleToWorkingGrid(Transform):
         return MetaTensor(data, affine=out_affine, meta=meta)
 
 
-class ResampleToWorkingGridd(MapTransform):
-    """Dictionary wrapper of :class:`ResampleToWorkingGrid`.
+class ResampleToWorkingGridd(MapTransform, InvertibleTransform):
+    """Dictionary wrapper of :class:`ResampleToWorkingGrid`, invertible.
+
+    Each resampled MetaTensor records the step in its ``applied_operations`` (input grid affine and shape), so that
+    MONAI's ``Invertd`` (or :meth:`inverse`) maps a working-grid output back onto the exact input grid with
+    :class:`ResampleToInputGrid`, by the maximum over the working voxels inside each input voxel (a probability map
+    or a mask: thick slices keep a lesion one working voxel wide).
 
     Args:
         keys: keys of the scans (and label maps) to resample; all share one grid.
@@ -176,6 +182,43 @@ class ResampleToWorkingGridd(MapTransform):
                     f"({_source(d[self.grid_key])}), it does not land on its grid: shape {tuple(out.shape[1:])}, "
                     f"expected {tuple(grid.shape[1:])} with the same affine; expected scans of one field of view"
                 )
+            d[key] = self._traced(out, d[key])
+        return d
+
+    def _traced(self, out: NdarrayOrTensor, source: NdarrayOrTensor) -> NdarrayOrTensor:
+        """``out`` with the operations of ``source`` and this step appended (meta tracking on)."""
+        if not isinstance(out, MetaTensor):
+            return out
+        if isinstance(source, MetaTensor):
+            out.applied_operations = list(source.applied_operations)
+        info = {"input_affine": out.meta[INPUT_GRID_AFFINE_KEY].clone(), "working_affine": out.affine.clone()}
+        self.push_transform(out, orig_size=tuple(out.meta[INPUT_GRID_SHAPE_KEY]), extra_info=info)
+        return out
+
+    def _pop_step(self, image: Any) -> dict:
+        """The last operation recorded on ``image``, popped; it must be one of this class (the information it holds
+        is enough to undo it, so another instance with the same settings may undo it too)."""
+        step = self.pop_transform(image, check=False)
+        if step.get(TraceKeys.CLASS_NAME) != type(self).__name__:
+            raise ValueError(
+                f"expected the last recorded operation to be {type(self).__name__}, "
+                f"got {step.get(TraceKeys.CLASS_NAME)}"
+            )
+        return step
+
+    def inverse(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
+        """Map each key back onto the input grid it was resampled from (:class:`ResampleToInputGrid` ``"max"``)."""
+        from cmb_kd.transforms.input_grid import ResampleToInputGrid
+
+        d = dict(data)
+        for key in self.key_iterator(d):
+            step = self._pop_step(d[key])
+            input_affine = step[TraceKeys.EXTRA_INFO]["input_affine"]
+            out = ResampleToInputGrid("max")._apply(
+                d[key], input_affine, step[TraceKeys.ORIG_SIZE], None, f"key '{key}'"
+            )
+            if isinstance(out, MetaTensor) and isinstance(d[key], MetaTensor):
+                out.applied_operations = list(d[key].applied_operations)  # the operations before this one
             d[key] = out
         return d
 

@@ -182,3 +182,32 @@ def test_bad_calls() -> None:
         inferer(torch.rand(1, 1, 10, 9, 8), _identity, centres=[(10, 1, 1)])
     with pytest.raises(ValueError, match="network: expected an output"):
         inferer(torch.rand(1, 1, 10, 9, 8), lambda x: x[..., :1], centres=[(1, 1, 1)])
+
+
+def test_without_centres_it_takes_the_candidates_recorded_in_the_meta_data() -> None:
+    from monai.data import MetaTensor
+
+    image = MetaTensor(torch.rand(1, 1, 12, 11, 10))
+    image.meta["candidate_voxels"] = torch.tensor([[5, 5, 5]])
+    inferer = CandidatePatchInferer((4, 4, 2), sigmoid=False)
+    out = inferer(image, _identity)
+    assert isinstance(out, MetaTensor) and inferer.last_crop_count == 1  # a MetaTensor in, a MetaTensor out
+    assert torch.equal(out.as_tensor(), inferer(image.as_tensor(), _identity, centres=[(5, 5, 5)]))
+
+
+def test_without_centres_or_recorded_candidates_it_finds_its_own_dark_spots() -> None:
+    image = torch.full((1, 1, 24, 24, 12), 100.0)
+    image[0, 0, 2:22, 2:22, 1:11] += torch.rand(20, 20, 10)  # brain above a background of 100
+    image[0, 0, 12, 11, 6] = 20.0  # one dark spot
+    inferer = CandidatePatchInferer((8, 8, 4), sigmoid=False)
+    out = inferer(image, _identity)
+    assert inferer.last_crop_count >= 1
+    assert out[0, 0, 12, 11, 6] == 20.0  # the spot's crop was pasted back
+
+
+def test_sliding_window_mode_covers_the_whole_volume() -> None:
+    image = torch.rand(1, 1, 20, 18, 10)
+    out = CandidatePatchInferer((8, 8, 4), mode="sliding_window", sigmoid=False)(image, _identity)
+    assert out.shape == image.shape and torch.allclose(out, image, atol=1e-5)  # blended identity is the identity
+    with pytest.raises(ValueError, match="everywhere"):
+        CandidatePatchInferer(mode="everywhere")

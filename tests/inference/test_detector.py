@@ -199,12 +199,12 @@ def test_masks_labels_and_non_positive_scans_are_refused(tmp_path, write_nifti) 
 def test_doubtful_scans_are_warned_and_the_warnings_travel_with_the_result(caplog) -> None:
     image, affine, brain = _scan()
     detector = _detector()
-    with caplog.at_level(logging.WARNING, logger="cmb_kd.inference.detector"):
+    with caplog.at_level(logging.WARNING, logger="cmb_kd.inference"):
         assert detector(image, affine, brain_mask=brain).warnings == ()
     assert not caplog.records
     thick = affine.copy()
     thick[2, 2] = 10.0
-    with caplog.at_level(logging.WARNING, logger="cmb_kd.inference.detector"):
+    with caplog.at_level(logging.WARNING, logger="cmb_kd.inference"):
         prepared = detector.prepare(image, thick, brain_mask=brain)
         result = detector.segment(prepared)
     assert prepared.warnings == result.warnings and len(result.warnings) == 1
@@ -311,7 +311,7 @@ def test_phase_threshold_applies_to_scans_given_with_their_phase() -> None:
     rules_off = CMBDetector(
         _Graded(),
         inferer=CandidatePatchInferer(PATCH, batch_size=4),
-        postprocessing=LesionCleanup(CleanupRules(reject_calcification=False)),
+        lesion_cleanup=LesionCleanup(CleanupRules(reject_calcification=False)),
         threshold=0.9,
         phase_threshold=0.3,
     )
@@ -378,7 +378,7 @@ def _edge_spots(image: np.ndarray, brain: np.ndarray) -> np.ndarray:
 def test_the_brain_mask_comes_from_the_pre_masked_test_or_skull_stripping(kind, source, strip_calls, caplog) -> None:
     image, brain = head_phantom(kind)
     detector, skull_strip = _phantom_detector()
-    with caplog.at_level(logging.INFO, logger="cmb_kd.inference.detector"):
+    with caplog.at_level(logging.INFO, logger="cmb_kd.inference"):
         prepared = detector.prepare(image, PHANTOM_AFFINE, name="sub-101_T2S.nii.gz")
     assert prepared.brain_source == source and skull_strip.calls == strip_calls
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]

@@ -51,10 +51,10 @@ def test_bad_arguments() -> None:
 
 
 def test_the_shipped_detector_standardises_with_this_class() -> None:
-    from cmb_kd.inference import CMBDetector
+    from cmb_kd.inference import CMBDetector, find_transform
 
-    standardisation = CMBDetector.from_bundle().standardisation
-    assert type(standardisation) is BrainStandardisation and standardisation.method == "robust"
+    standardise = find_transform(CMBDetector.from_bundle().preprocessing, BrainStandardisationd)
+    assert type(standardise.standardise) is BrainStandardisation and standardise.standardise.method == "robust"
 
 
 def test_dictionary_wrapper_matches_the_array_transform_and_keeps_meta() -> None:

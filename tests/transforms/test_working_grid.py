@@ -130,3 +130,23 @@ def test_synthetic_native_x4_matches_degraded_hr_within_noise():
     # only lowers the native signal. The typical brain voxel agrees within the noise level.
     assert float(diff.abs().median()) < 1.0
     assert float(diff.mean()) < 0.2
+
+
+def test_the_dictionary_transform_is_inverted_onto_the_exact_input_grid_by_maximum():
+    from monai.transforms import Invertd
+
+    affine = np.diag([0.5, 0.5, 4.0, 1.0])
+    affine[:3, 3] = (10.0, -5.0, 3.0)
+    image = MetaTensor(torch.rand(1, 16, 14, 6), affine=torch.as_tensor(affine))
+    resample = ResampleToWorkingGridd("image", spacing=1.0)
+    work = resample({"image": image})["image"]
+    assert [op["class"] for op in work.applied_operations] == ["ResampleToWorkingGridd"]
+    spike = torch.zeros_like(work.as_tensor())
+    spike[0, 3, 4, 9] = 1.0  # one working voxel inside input slice 2 (working slices 8-11 of 24)
+    back = Invertd("pred", transform=resample, orig_keys="image", nearest_interp=False)(
+        {"image": work, "pred": MetaTensor(spike)}
+    )["pred"]
+    assert tuple(back.shape) == (1, 16, 14, 6) and np.allclose(back.affine.numpy(), affine)
+    assert float(back[0, :, :, 2].max()) == 1.0 and float(back.sum()) >= 1.0  # the spike survives the thick slice
+    assert float(back[0, :, :, [0, 1, 3, 4, 5]].max()) == 0.0
+    assert back.applied_operations == []
