@@ -11,7 +11,7 @@ against the true LR mask and its time, not counted in the rows). FRST and thresh
 magnitude itself (the relative darkening of threshold + morphology needs positive intensities).
 
 With ``--screening``, a state dict of ``ScreeningFCN(spatial_dims=3, in_channels=1, out_channels=1)`` (the
-bundle's ``models/screening.pt``, loaded with :func:`~cmb_kd.networks.load_network_weights`), the FCN's sigmoid
+bundle's ``models/screening/model.pt``, loaded with :func:`~cmb_kd.networks.load_network_weights`), the FCN's sigmoid
 map over the LR magnitude standardised in the brain mask in use (:class:`~cmb_kd.transforms.BrainStandardisation`,
 robust, as :class:`~cmb_kd.inference.CMBDetector` and training standardise the network's input; MONAI
 ``SlidingWindowInferer``, 64×64×32 windows, batch 2, overlap 0.25, on the CPU: the bundle's
@@ -218,7 +218,7 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         default=None,
         metavar="MODEL.pt",
-        help="state dict of ScreeningFCN(3, 1, 1) (e.g. models/screening.pt): add rows with its map as a source",
+        help="state dict of ScreeningFCN(3, 1, 1) (e.g. models/screening/model.pt): add rows with its map as a source",
     )
     return parser.parse_args()
 

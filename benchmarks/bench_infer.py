@@ -9,8 +9,8 @@ with a 3 mm slab average through the slices) onto a native grid of 256×256×50 
 the head (a 128×128×150 mm field of view; the head is wider, so the edges of the scan cut through it, as a
 small-FOV clinical scan does). The detector is the bundle's ``configs/inference.json`` on a 1 mm working grid,
 with one column per ``--max-candidates`` cap, without the screening FCN and, with ``--screening`` or when
-``models/screening.pt`` exists, with it. It loads the trained weights ``models/model.pt`` (and
-``models/screening.pt``) when they exist, as the config does, and untrained weights of the same architectures
+``models/screening/model.pt`` exists, with it. It loads the trained weights ``models/model.pt`` (and
+``models/screening/model.pt``) when they exist, as the config does, and untrained weights of the same architectures
 otherwise; the footer says which. A network's time per crop or window does not depend on the weight values, but
 stage 2's time depends on how many crops it runs: one per candidate, less those merged into an earlier crop (the
 rows "candidates per scan" and "stage-2 crops per scan"), and the clean-up's on how many components pass the
@@ -85,11 +85,11 @@ def sliding_window_seconds(detector: CMBDetector, image: np.ndarray, affine: np.
     return time.perf_counter() - start, tuple(volume.shape)
 
 
-def weights_note(model_path: Path, screening_path: Path, with_screening: bool) -> str:
+def weights_note(bundle: Path, model_path: Path, screening_path: Path, with_screening: bool) -> str:
     """Which weights the detector ran with: trained where the bundle's file exists, untrained otherwise."""
     paths = [model_path, screening_path] if with_screening else [model_path]
-    trained = [f"{p.parent.name}/{p.name}" for p in paths if p.is_file()]
-    missing = [f"{p.parent.name}/{p.name}" for p in paths if not p.is_file()]
+    trained = [str(p.relative_to(bundle)) for p in paths if p.is_file()]
+    missing = [str(p.relative_to(bundle)) for p in paths if not p.is_file()]
     if not missing:
         return f"trained ({', '.join(trained)})"
     if not trained:
@@ -105,8 +105,8 @@ def main() -> None:
     parser.add_argument(
         "--screening",
         action="store_true",
-        help="also time columns with the screening FCN (always done when models/screening.pt exists; untrained "
-        "weights otherwise)",
+        help="also time columns with the screening FCN (always done when models/screening/model.pt exists; "
+        "untrained weights otherwise)",
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bundle", type=Path, default=None)
@@ -123,7 +123,7 @@ def main() -> None:
         f"median of {args.repeats}"
     )
     rows = []
-    model_path, screening_path = (bundle / "models" / name for name in ("model.pt", "screening.pt"))
+    model_path, screening_path = bundle / "models" / "model.pt", bundle / "models" / "screening" / "model.pt"
     with_screening = args.screening or screening_path.is_file()
     settings = [(cap, False) for cap in args.max_candidates]
     if with_screening:
@@ -164,7 +164,7 @@ def main() -> None:
         "| sliding window / stage 2 | " + " | ".join(f"{sliding / t['segmentation']:.2f}" for _, _, t, _ in rows) + " |"
     )
     print(f"\npeak resident memory of the process after the detector runs: {peak_mb:.0f} MiB")
-    print(f"weights: {weights_note(model_path, screening_path, with_screening)}")
+    print(f"weights: {weights_note(bundle, model_path, screening_path, with_screening)}")
 
 
 if __name__ == "__main__":

@@ -58,13 +58,14 @@ __all__ = [
 
 NO_FCM = {"fcm": False}
 E2UNET = {"_target_": "cmb_kd.networks.E2UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 1}
-TEACHER_WEIGHTS = Path("teacher") / "models" / "teacher.pt"
+TEACHER_WEIGHTS = Path("teacher") / "models" / "teacher" / "model.pt"
 """Where the teacher run leaves its weights, relative to the runs folder; the transfer runs read them there."""
 
 
 @dataclass(frozen=True)
 class Run:
-    """One training run: its folder name, bundle configs, overrides and the weights file it ends with."""
+    """One training run: its folder name, bundle configs, overrides and the weights file it ends with (its path
+    under the run's ``models/``: ``model.pt`` for a student, ``teacher/model.pt`` for the teacher)."""
 
     name: str
     configs: tuple[str, ...]
@@ -118,8 +119,8 @@ def plan(seeds: Sequence[int], epochs: int, teacher_epochs: int, randomised: boo
     if epochs % 4:
         raise ValueError(f"--epochs: expected a multiple of 4 (four PLKD stages), got {epochs}")
     runs = [
-        Run("teacher", ("train.json", "teacher.json"), "teacher.pt", {"max_epochs": teacher_epochs}),
-        Run("screening", ("train.json", "screening.json"), "screening.pt", {"max_epochs": epochs}),
+        Run("teacher", ("train.json", "teacher.json"), "teacher/model.pt", {"max_epochs": teacher_epochs}),
+        Run("screening", ("train.json", "screening.json"), "screening/model.pt", {"max_epochs": epochs}),
     ]
     for seed in seeds:
         runs += [

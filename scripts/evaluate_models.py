@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--screening",
         action="store_true",
-        help="add the screening FCN (RUNS/screening/models/screening.pt) to stage 1; off by default, as in the bundle",
+        help="add the screening FCN (RUNS/screening/models/screening/model.pt) to stage 1; off by default, as in "
+        "the bundle",
     )
     parser.add_argument(
         "--no-phase",

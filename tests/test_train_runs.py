@@ -52,10 +52,11 @@ def test_hard_negatives_go_to_the_students_only(tmp_path) -> None:
     cohort = _cohort(tmp_path / "data" / "cohort", ["sub-001", "sub-002"], tmp_path / "data" / "hard")
     data = train_runs.join_cohorts([cohort], [tmp_path / "data" / "hard" / "datalist.json"], tmp_path / "d.json")
     assert data.hard_negatives and data.dataset_dir == tmp_path / "data"
-    args = (data, tmp_path / "teacher.pt", "cpu", default_bundle_dir())
+    teacher = tmp_path / "teacher" / "model.pt"
+    args = (data, teacher, "cpu", default_bundle_dir())
     student = _overrides(train_runs.bundle_command(runs["plkd-s0"], tmp_path / "plkd-s0", *args))
     assert student["--datalist_file"] == str(tmp_path / "d.json") and student["--hard_negative_key"] == "hard_negatives"
-    assert student["--teacher_ckpt"] == str(tmp_path / "teacher.pt") and student["--curriculum_mode"] == "plkd"
+    assert student["--teacher_ckpt"] == str(teacher) and student["--curriculum_mode"] == "plkd"
     for name in ("teacher", "screening"):
         assert "--hard_negative_key" not in _overrides(train_runs.bundle_command(runs[name], tmp_path / name, *args))
     plain = train_runs.TrainingData(cohort, cohort / "datalist.json")
@@ -115,7 +116,7 @@ def test_a_damaged_final_file_is_trained_again(tmp_path, monkeypatch, capsys) ->
 
     (tmp_path / "cohort").mkdir()
     (tmp_path / "cohort" / "datalist.json").write_text("{}")
-    final = tmp_path / "runs" / "teacher" / "models" / "teacher.pt"
+    final = tmp_path / "runs" / "teacher" / "models" / "teacher" / "model.pt"
     final.parent.mkdir(parents=True)
     save_atomic({"w": torch.zeros(64)}, final)
     calls = []

@@ -88,7 +88,7 @@ def _runs(runs_dir: Path, models: Sequence[str] | None) -> dict[str, Path]:
     if not runs:
         raise ValueError(
             f"--runs: {runs_dir}: no run with final weights found; expected e.g. plkd-s0/models/model.pt or "
-            "teacher/models/teacher.pt (train them with cmb-kd train)"
+            "teacher/models/teacher/model.pt (train them with cmb-kd train)"
         )
     return runs
 
@@ -98,7 +98,7 @@ def _networks_and_detector(
 ) -> tuple[dict[str, Any], Any, Path | None]:
     """Every run's network, the bundle's detector set up with the first run's network, and the screening FCN's
     weights when it joins stage 1."""
-    screening_path = runs_dir / "screening" / "models" / "screening.pt"
+    screening_path = runs_dir / "screening" / "models" / "screening" / "model.pt"
     if screening and not screening_path.is_file():
         raise ValueError(f"--screening: {screening_path}: not found; expected the weights of the 'screening' run")
     try:
@@ -219,7 +219,7 @@ def evaluate_models(
         factors: the thick-slice factors (at least one, each >= 2; repeats are dropped).
         models: the runs to evaluate; default every run with final weights.
         device: ``cpu`` or ``cuda``.
-        screening: add the screening FCN (``RUNS/screening/models/screening.pt``) to stage 1.
+        screening: add the screening FCN (``RUNS/screening/models/screening/model.pt``) to stage 1.
         phase: give the phase images to the clean-up.
         thresholds: probability thresholds to evaluate (at least one); each run's one of best pooled F1 is chosen.
         thresholds_file: the ``metrics.json`` of an earlier evaluation whose chosen thresholds are used.

@@ -14,7 +14,7 @@ RUN_NAME = re.compile(
 )
 """Names of the evaluable runs: ``teacher``, ``plkd-sN``, ``nokd-sN``, ``direct-sN``, ``dynunet-sN``,
 ``ablation-2d|3d|hybrid[-sN]``."""
-WEIGHTS = {"teacher": "teacher.pt", "dynunet": "dynunet.pt"}
+WEIGHTS = {"teacher": "teacher/model.pt", "dynunet": "dynunet.pt"}
 """Final weights file of a run family under ``RUNS/<name>/models/``; ``model.pt`` for the others."""
 
 

@@ -203,9 +203,9 @@ class CMBDetector:
 
         The config is read with MONAI's ``ConfigParser``; ``bundle_root``, ``device`` and ``allow_untrained`` are
         set before anything is instantiated, then ``overrides`` (config ids to values, e.g.
-        ``{"working_spacing": 2.0}``). The config loads ``models/model.pt`` (and the screening FCN when
-        ``use_screening`` is true; off by default because the full-resolution FCN costs 20–35 s per scan on a CPU)
-        through :func:`load_network_weights`.
+        ``{"working_spacing": 2.0}``). The config loads ``models/model.pt`` (and ``models/screening/model.pt``
+        when ``use_screening`` is true; off by default because the full-resolution FCN costs 20–35 s per scan on a
+        CPU) through :func:`load_network_weights`.
 
         Args:
             bundle_dir: the bundle folder (holding ``configs/inference.json``); None: the shipped bundle

@@ -16,7 +16,7 @@ def test_metadata_and_configs_are_json(bundle_dir):
 def test_teacher_then_plkd_every_stage_and_resume(bundle_copy, run_bundle):
     root = bundle_copy
     run_bundle(root, ["train.json", "teacher.json"], "--max_epochs", "1", "--val_interval", "100")
-    assert (root / "models" / "teacher.pt").is_file()
+    assert (root / "models" / "teacher" / "model.pt").is_file()
 
     stages = ["--stage_epochs", "[1,1,1,1]", "--val_interval", "2"]
     # stopped mid-curriculum
@@ -66,7 +66,7 @@ def test_teacher_and_plkd_train_on_random_appearances_and_acquisitions(bundle_co
     """``randomised.json`` (appearance, any workflow) and ``randomised_lr.json`` (acquisition, the students)."""
     root = bundle_copy
     run_bundle(root, ["train.json", "teacher.json", "randomised.json"], "--max_epochs", "1", "--val_interval", "100")
-    assert (root / "models" / "teacher.pt").is_file()
+    assert (root / "models" / "teacher" / "model.pt").is_file()
     out = run_bundle(
         root, ["train.json", "distill_plkd.json", "randomised.json", "randomised_lr.json"],
         "--stage_epochs", "[1,1,1,1]", "--val_interval", "4",

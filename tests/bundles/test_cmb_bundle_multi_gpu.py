@@ -14,8 +14,8 @@ TORCHRUN = (sys.executable, "-m", "torch.distributed.run", "--standalone", "--np
 def test_plkd_student_under_ddp_on_cpu_with_gloo(bundle_copy, run_bundle):
     root = bundle_copy
     teacher = E2UNet(3, 1, 1, channels=[4, 8, 16, 32, 64])
-    (root / "models").mkdir()
-    torch.save({"model": teacher.state_dict()}, root / "models" / "teacher.pt")
+    (root / "models" / "teacher").mkdir(parents=True)
+    torch.save({"model": teacher.state_dict()}, root / "models" / "teacher" / "model.pt")
 
     out = run_bundle(
         root, CONFIGS, "--backend", "gloo", "--stage_epochs", "[1,1,1,1]", "--val_interval", "2",

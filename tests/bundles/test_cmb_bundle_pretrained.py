@@ -27,10 +27,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:D
 MAX_WEIGHTS_BYTES = 20 * 1024 * 1024
 """Upper size of each shipped weights file."""
 
-WEIGHTS = {"model.pt": "network_def", "teacher.pt": "network_def", "screening.pt": "screening_def"}
-"""Weights file in ``models/`` -> id of its network definition in ``configs/inference.json``.
+WEIGHTS = {"model.pt": "network_def", "teacher/model.pt": "network_def", "screening/model.pt": "screening_def"}
+"""Weights file under ``models/`` -> id of its network definition in ``configs/inference.json``.
 
-The HR teacher has the student's architecture (``distill_plkd.json``: ``"teacher_def": "%network_def"``).
+The HR teacher has the student's architecture (``distill_plkd.json``: ``"teacher_def": "%network_def"``). Only the
+student lies in ``models/`` itself: MONAI Label offers every ``models/*.pt`` as a choice of the bundle's weights.
 """
 
 PATCH_SHAPE = (1, 1, 48, 48, 24)
@@ -95,8 +96,48 @@ def test_weights_are_small_finite_state_dicts_of_their_network(bundle_dir, name)
 
 def test_teacher_and_student_have_the_same_architecture(bundle_dir) -> None:
     student = torch.load(_weights_file(bundle_dir, "model.pt"), map_location="cpu", weights_only=True)
-    teacher = torch.load(_weights_file(bundle_dir, "teacher.pt"), map_location="cpu", weights_only=True)
+    teacher = torch.load(_weights_file(bundle_dir, "teacher/model.pt"), map_location="cpu", weights_only=True)
     assert {k: v.shape for k, v in teacher.items()} == {k: v.shape for k, v in student.items()}
+
+
+def test_only_the_student_is_offered_as_the_bundles_model(bundle_dir) -> None:
+    # MONAI Label's BundleInferTask lists glob(models/*.pt) as the weights a user may pick for network_def
+    assert sorted(path.name for path in (bundle_dir / "models").glob("*.pt")) == ["model.pt"]
+    assert sorted(str(path.relative_to(bundle_dir / "models")) for path in (bundle_dir / "models").rglob("*.pt")) == (
+        sorted(WEIGHTS)
+    )
+
+
+def _parsed(bundle_dir: Path, configs: tuple[str, ...], key: str) -> object:
+    parser = ConfigParser()
+    parser.read_config([str(bundle_dir / "configs" / name) for name in configs])
+    parser["bundle_root"] = str(bundle_dir)
+    return parser.get_parsed_content(key)
+
+
+@pytest.mark.parametrize(
+    ("configs", "key", "name"),
+    [
+        (("inference.json",), "model_path", "model.pt"),
+        (("inference.json",), "screening_path", "screening/model.pt"),
+        (("train.json", "distill_plkd.json"), "teacher_ckpt", "teacher/model.pt"),
+    ],
+)
+def test_the_configs_read_the_shipped_weights(bundle_dir, configs, key, name) -> None:
+    assert Path(_parsed(bundle_dir, configs, key)) == _weights_file(bundle_dir, name)
+
+
+@pytest.mark.parametrize(
+    ("configs", "name"),
+    [
+        (("train.json", "distill_plkd.json"), "model.pt"),
+        (("train.json", "teacher.json"), "teacher/model.pt"),
+        (("train.json", "screening.json"), "screening/model.pt"),
+    ],
+)
+def test_training_writes_the_final_weights_where_the_bundle_keeps_them(bundle_dir, configs, name) -> None:
+    final = Path(_parsed(bundle_dir, configs, "model_dir")) / _parsed(bundle_dir, configs, "model_filename")
+    assert final == bundle_dir / "models" / name
 
 
 @pytest.mark.parametrize("net_id", ["network_def", "network"])  # the architecture, then with models/model.pt loaded
@@ -110,15 +151,20 @@ def test_verify_net_in_out_command_line(bundle_dir, net_id) -> None:
 
 
 def test_ckpt_export_torchscript_equals_the_eager_model_and_carries_the_metadata(tmp_path, bundle_dir) -> None:
+    """The export lands where MONAI Label looks for it (``models/model.ts``), in a copy: it is never committed."""
     _weights_file(bundle_dir, "model.pt")
-    exported = tmp_path / "model.ts"
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle_dir / "configs", copy / "configs")
+    (copy / "models").mkdir()
+    shutil.copy(bundle_dir / "models" / "model.pt", copy / "models")
+    exported = copy / "models" / "model.ts"
     before = _listing(bundle_dir)
     # a plain state dict needs no --key_in_ckpt (MONAI loads the checkpoint itself into the network when it is "")
     _monai_bundle(
-        "ckpt_export", "network_def", "--filepath", str(exported), "--ckpt_file", "models/model.pt",
-        "--meta_file", "configs/metadata.json", "--config_file", "configs/inference.json", cwd=bundle_dir,
+        "ckpt_export", "network_def", "--filepath", "models/model.ts", "--ckpt_file", "models/model.pt",
+        "--meta_file", "configs/metadata.json", "--config_file", "configs/inference.json", cwd=copy,
     )  # fmt: skip
-    assert _listing(bundle_dir) == before
+    assert _listing(bundle_dir) == before and exported.is_file()
 
     extra = {"metadata.json": "", "inference.json": ""}
     scripted = torch.jit.load(str(exported), map_location="cpu", _extra_files=extra)

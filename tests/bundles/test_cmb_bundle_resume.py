@@ -38,8 +38,7 @@ def test_plkd_killed_while_checkpointing_resumes_exactly(bundle_copy, run_bundle
     run_bundle(first, ["train.json", "teacher.json"], "--max_epochs", "1", "--val_interval", "100")
     second = tmp_path / "second"
     shutil.copytree(first / "configs", second / "configs")
-    (second / "models").mkdir()
-    shutil.copy(first / "models" / "teacher.pt", second / "models" / "teacher.pt")
+    shutil.copytree(first / "models" / "teacher", second / "models" / "teacher")
 
     uninterrupted = tmp_path / "uninterrupted.log"
     probed(run_bundle, first, uninterrupted)

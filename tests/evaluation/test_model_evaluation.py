@@ -24,9 +24,9 @@ def setup(tmp_path_factory) -> tuple[Path, Path, Path]:
     cohort, runs, bundle = root / "cohort", root / "runs", root / "bundle"
     write_probability_cohort(cohort, factors=(2, 8))
     for name, gain in GAINS.items():
-        (runs / name / "models").mkdir(parents=True)
-        weights = "teacher.pt" if name == "teacher" else "model.pt"
-        torch.save(GainNetwork(gain).state_dict(), runs / name / "models" / weights)
+        weights = runs / name / "models" / ("teacher/model.pt" if name == "teacher" else "model.pt")
+        weights.parent.mkdir(parents=True)
+        torch.save(GainNetwork(gain).state_dict(), weights)
         (runs / name / "network_def.json").write_text(json.dumps({"_target_": "_test_files.GainNetwork"}))
     (runs / "direct-s0").mkdir()
     bundle.mkdir()
@@ -97,7 +97,7 @@ def test_every_run_at_the_bundle_thresholds(setup, detector, tmp_path) -> None:
         assert _metrics(run[section][factor]) == pytest.approx(_pooled(*counts)), (name, section, factor)
         assert [row["subject"] for row in run[section][factor]["subjects"]] == ["sub-001", "sub-002"]
         assert (run["threshold"], run["magnitude_threshold"]) == (0.3, 0.6)
-        assert run["weights"] == str(runs / name / "models" / ("teacher.pt" if name == "teacher" else "model.pt"))
+        assert run["weights"] == str(runs / name / "models" / ("teacher/model.pt" if name == "teacher" else "model.pt"))
         assert run["wall_time"] is None
     assert [row["phase_rule"] for row in record["runs"]["plkd-s0"]["factors"]["8"]["subjects"]] == [False, False]
     assert set(result.tables) == {"table", "magnitude", "ablation", "walltime"}
@@ -169,7 +169,7 @@ def test_without_phase_images(setup, detector, tmp_path) -> None:
         ({"runs": "."}, r"--runs: .*: no run with final weights found"),
         ({"models": ["student"]}, r"--models: unknown run 'student'"),
         ({"models": ["direct-s0"]}, r"--models: .*model.pt: final weights of run 'direct-s0' not found"),
-        ({"screening": True}, r"--screening: .*screening/models/screening.pt: not found; expected the weights"),
+        ({"screening": True}, r"--screening: .*screening/models/screening/model.pt: not found; expected the weights"),
         ({"docs": ["results.md"]}, r"marker <!-- results:table:start --> missing"),
         ({"thresholds_file": "metrics.json"}, r"--thresholds-from: .*metrics.json: no thresholds for run 'nokd-s0'"),
     ],

@@ -12,7 +12,7 @@ from cmb_kd.evaluation import family_of, weights_path
 @pytest.mark.parametrize(
     ("name", "family", "weights"),
     [
-        ("teacher", "teacher", "teacher/models/teacher.pt"),
+        ("teacher", "teacher", "teacher/models/teacher/model.pt"),
         ("plkd-s12", "plkd", "plkd-s12/models/model.pt"),
         ("dynunet-s0", "dynunet", "dynunet-s0/models/dynunet.pt"),
         ("ablation-hybrid", "ablation", "ablation-hybrid/models/model.pt"),

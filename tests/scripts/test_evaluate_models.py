@@ -62,8 +62,8 @@ def tiny_setup(tmp_path_factory):
             content["candidate_detector"]["max_candidates"] = 20
         (bundle / "configs" / config).write_text(json.dumps(content))
     runs = root / "runs"
-    for name, filename in [("plkd-s0", "model.pt"), ("nokd-s0", "model.pt"), ("teacher", "teacher.pt")]:
-        (runs / name / "models").mkdir(parents=True)
+    for name, filename in [("plkd-s0", "model.pt"), ("nokd-s0", "model.pt"), ("teacher", "teacher/model.pt")]:
+        (runs / name / "models" / filename).parent.mkdir(parents=True)
         torch.manual_seed(len(name))
         network = E2UNet(3, 1, 1, channels=TINY_E2UNET["channels"])
         torch.save(network.state_dict(), runs / name / "models" / filename)
