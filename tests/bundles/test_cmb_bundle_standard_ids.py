@@ -3,6 +3,9 @@ the detector runs: ``preprocessing``, ``inferer(inputs, network)``, ``postproces
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nibabel as nib
@@ -80,10 +83,16 @@ def test_the_standard_ids_as_monai_label_calls_them_give_the_detectors_mask(tmp_
 
 
 @pytest.mark.slow
-def test_the_evaluator_writes_the_detectors_mask(tmp_path, scan) -> None:
-    parser = _parser(tmp_path / "out", inputs=str(scan.parent))
-    parser["datalist"] = [{"image": str(scan)}]
-    parser.get_parsed_content("evaluator").run()
+def test_the_evaluator_run_writes_the_detectors_mask(tmp_path, scan) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(scan, data)
+    overrides = [f"--{key}" if not key.startswith("--") else key for key in FAST]
+    settings = [item for key, value in zip(overrides, FAST.values()) for item in (key, str(value))]
+    command = [sys.executable, "-m", "monai.bundle", "run", "--config_file", "configs/inference.json"]
+    command += ["--run_id", "run_evaluator", "--dataset_dir", str(data), "--output_dir", str(tmp_path / "out")]
+    done = subprocess.run([*command, *settings], cwd=BUNDLE, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
 
     written = nib.load(tmp_path / "out" / "sub-001_T2S_lr-x4_cmb_mask.nii.gz")
     detected = CMBDetector.from_bundle(BUNDLE, device="cpu", overrides=FAST)(scan)
