@@ -8,10 +8,19 @@ values) are reported as one line on stderr with a non-zero exit code, never as a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cmb_kd.cli_infer import add_infer_parser
+
+if TYPE_CHECKING:
+    import torch
+
+    from cmb_kd.inference import CMBDetector
 
 __all__ = ["main", "build_parser"]
 
@@ -99,36 +108,33 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
-    from cmb_kd.inference import INFERENCE_CONFIG, CMBDetector, default_bundle_dir, run_inference
+    import signal
+
+    from cmb_kd.inference import TorchrunRank, process_group, run_distributed_inference, run_inference
     from cmb_kd.io import OutputError
 
+    previous = signal.signal(signal.SIGTERM, _stop)  # torchrun stops the other processes when one fails
     try:
-        bundle = Path(args.bundle) if args.bundle is not None else default_bundle_dir()
-        overrides = {} if args.paramagnetic_phase is None else {"paramagnetic_phase": args.paramagnetic_phase}
-        try:
-            detector = CMBDetector.from_bundle(
-                bundle, device=args.device, allow_untrained=args.allow_untrained, overrides=overrides
+        rank = TorchrunRank.from_environment() if args.distributed else None
+        device = rank.device(args.device) if rank is not None else args.device or "cpu"
+        with process_group(device) if rank is not None else contextlib.nullcontext():
+            run = (run_inference if rank is None else run_distributed_inference)(
+                args.inputs,
+                Path(args.output),
+                _detector(args, device),
+                report=args.report,
+                progress=not args.quiet,
+                phase=not args.no_phase,
+                brain_masks=args.brain_mask,
+                resume=args.resume,
+                location=args.location,
             )
-        except (ValueError, FileNotFoundError):
-            raise
-        except Exception as err:  # a bundle's config runs code: whatever it raised (often a PyTorch/MONAI error)
-            raise UserError(
-                f"{bundle / INFERENCE_CONFIG}: cannot build the detector ({_root_cause(err)}); expected a bundle "
-                "whose config builds a CMBDetector (run with -v for the full error)"
-            ) from err
-        run = run_inference(
-            args.inputs,
-            Path(args.output),
-            detector,
-            report=args.report,
-            progress=not args.quiet,
-            phase=not args.no_phase,
-            brain_masks=args.brain_mask,
-            resume=args.resume,
-            location=args.location,
-        )
     except (ValueError, FileNotFoundError, OutputError) as err:
         raise UserError(str(err)) from err
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if rank is not None and rank.rank != 0:
+        return run.status  # the same run on every process: rank 0 says how it went
     # each failed input was logged (level WARNING) as it happened; the last line counts them
     failed, total = len(run.failures), len(run.outcomes)
     if failed:
@@ -138,8 +144,25 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     return run.status
 
 
+def _detector(args: argparse.Namespace, device: str | torch.device) -> CMBDetector:
+    """The bundle's detector on ``device``; a config that raises is a one-line :class:`UserError`."""
+    from cmb_kd.inference import INFERENCE_CONFIG, CMBDetector, default_bundle_dir
+
+    bundle = Path(args.bundle) if args.bundle is not None else default_bundle_dir()
+    overrides = {} if args.paramagnetic_phase is None else {"paramagnetic_phase": args.paramagnetic_phase}
+    try:
+        return CMBDetector.from_bundle(bundle, device=device, allow_untrained=args.allow_untrained, overrides=overrides)
+    except (ValueError, FileNotFoundError):
+        raise
+    except Exception as err:  # a bundle's config runs code: whatever it raised (often a PyTorch/MONAI error)
+        raise UserError(
+            f"{bundle / INFERENCE_CONFIG}: cannot build the detector ({_root_cause(err)}); expected a bundle "
+            "whose config builds a CMBDetector (run with -v for the full error)"
+        ) from err
+
+
 def _stop(signum: int, frame: object) -> None:
-    """A kill (SIGTERM) ends a training run through the same clean-up as Ctrl-C."""
+    """A kill (SIGTERM) ends a training or inference run through the same clean-up as Ctrl-C."""
     raise SystemExit(128 + signum)
 
 
@@ -175,24 +198,6 @@ SYNTH_EPILOG = """writes:
 
 example:
   cmb-kd synth data/cohort --subjects 20 --seed 1 --workers 2"""
-INFER_DESCRIPTION = """Detect CMBs in T2*-weighted or SWI magnitude scans (NIfTI, any orientation and voxel size, thick
-slices welcome), writing a CMB mask and a lesion table per scan and one summary for the run. Good inputs are
-finished even when others fail; the failures are listed and the exit code is 1."""
-INFER_EPILOG = """accepts:
-  NIfTI files (.nii, .nii.gz) and folders of them, flat or one folder per subject (VALDO, cmb-kd synth);
-  masks, labels and phase maps in a folder are skipped. A phase image beside a scan (sub-001_phase.nii.gz beside
-  sub-001_T2S.nii.gz) turns on the phase rule against calcifications.
-
-writes, in --output:
-  NAME_cmb_mask.nii.gz     CMB mask on the scan's own grid (uint8)
-  NAME_cmb_lesions.csv     one row per lesion: centroid (voxel, mm), voxels, volume, diameter, probability
-  NAME_cmb_location.json   with --location: MARS region of each lesion, counts per region and side, burden class
-  NAME_cmb_report.png      with --report: slices with the detections outlined and numbered
-  NAME_cmb_report.html     with --report: that picture and the lesion table (sortable) in one self-contained page
-  cmb_summary.csv          one row per input: status, count, time, warnings or error
-
-example:
-  cmb-kd infer scans/ --output results/ --report"""
 EVALUATE_DESCRIPTION = """Score predicted CMB masks against reference masks, lesion by lesion (a predicted component
 touching a reference lesion, or with --max-distance one whose centroid lies near it) and voxel by voxel."""
 EVALUATE_EPILOG = """accepts:
@@ -271,66 +276,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_infer(sub: argparse._SubParsersAction) -> None:
-    infer = sub.add_parser(
-        "infer",
-        help="detect CMBs in NIfTI scans with the two-stage pipeline of a bundle",
-        description=INFER_DESCRIPTION,
-        epilog=INFER_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    infer.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
-        help="NIfTI files and/or folders of them. NaN voxels are background (VALDO's skull-stripped scans); a scan "
-        "with a large exact-zero or NaN background around a brain-sized region is taken as skull-stripped and its "
-        "non-zero region is its brain mask, other scans are skull-stripped (see docs/inference.md)",
-    )
-    infer.add_argument("--output", required=True, help="output folder (created when missing)")
-    infer.add_argument(
-        "--bundle",
-        default=None,
-        help="bundle folder (default: the shipped cmb_lr_mri_segmentation). A bundle is code: its config files may "
-        "run Python expressions ('$...', as python -m monai.bundle run does), so only use bundles you trust",
-    )
-    infer.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the networks run (cpu)")
-    infer.add_argument("--report", action="store_true", help="also write NAME_cmb_report.png and .html per scan")
-    infer.add_argument("--location", action="store_true", help="also give each CMB its MARS region (~8 s more a scan)")
-    infer.add_argument(
-        "--brain-mask",
-        default=None,
-        metavar="MASK|DIR|beside",
-        help="use these brain masks instead of finding the brain (non-zero is brain; on the scan's grid): one NIfTI "
-        "file for a single input scan; a folder holding NAME.nii.gz, NAME_brainmask.nii.gz or NAME with one '_' "
-        "token replaced by 'brainmask' for each scan NAME; or 'beside' for NAME_brainmask.nii.gz or the "
-        "replaced name in each scan's own folder (sub-001_brainmask.nii.gz beside sub-001_T2S.nii.gz, as cmb-kd "
-        "synth writes). A scan without its mask fails",
-    )
-    infer.add_argument(
-        "--no-phase",
-        action="store_true",
-        help="ignore phase images beside the scans (NAME with 'phase' for its modality, e.g. sub-001_phase.nii.gz)",
-    )
-    infer.add_argument(
-        "--paramagnetic-phase",
-        choices=["negative", "positive"],
-        default=None,
-        help="phase sign of paramagnetic sources in your phase images: negative (right-handed, the bundle's default) "
-        "or positive (left-handed)",
-    )
-    infer.add_argument(
-        "--allow-untrained",
-        action="store_true",
-        help="run with random weights when the bundle has none (testing only: detections are meaningless)",
-    )
-    infer.add_argument(
-        "--resume",
-        action="store_true",
-        help="skip the scans an earlier run into --output finished (an ok row in cmb_summary.csv and all their "
-        "outputs present): a cohort run stopped part way goes on where it stopped",
-    )
-    infer.add_argument("--quiet", action="store_true", help="no progress bar")
-    infer.set_defaults(handler=_cmd_infer)
+    add_infer_parser(sub).set_defaults(handler=_cmd_infer)
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -397,3 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.debug("cmb-kd %s failed", args.command, exc_info=err)  # the whole chain, with -v
         print(f"cmb-kd {args.command}: error: {_one_line(str(err))}", file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":  # python -m cmb_kd.cli, as python -m cmb_kd
+    raise SystemExit(main())

@@ -23,6 +23,7 @@ LAYERS = (
     ("location",),
     ("inference",),
     ("evaluation", "train_runs"),
+    ("cli_infer",),
     ("cli",),
     ("__main__",),
 )

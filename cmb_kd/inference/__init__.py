@@ -18,8 +18,12 @@ working grid, brain mask, standardisation (:class:`cmb_kd.transforms.BrainStanda
 stage-2 patch segmentation (:class:`CandidatePatchInferer`), clean-up, giving a :class:`DetectionResult`.
 :meth:`CMBDetector.prepare` stops after the candidates (a :class:`PreparedScan`) and :meth:`CMBDetector.segment`
 finishes it with any segmentation network. :func:`run_inference` runs it over files and folders and writes every
-output; with ``location=True`` (:meth:`DetectionResult.locate`, :mod:`~cmb_kd.inference.location_output`) each
-lesion also gets its MARS region from :mod:`cmb_kd.location` and each scan its burden.
+output (:func:`batch_inputs` finds the inputs, :func:`infer_scans` runs the scans); under ``torchrun``,
+:func:`run_distributed_inference` shares the scans among the processes (:class:`TorchrunRank`,
+:func:`process_group`, :func:`shard_of`) and gathers their :class:`SummaryShardWriter` shards
+(:func:`gather_summary`). With ``location=True`` (:meth:`DetectionResult.locate`,
+:mod:`~cmb_kd.inference.location_output`) each lesion also gets its MARS region from :mod:`cmb_kd.location` and
+each scan its burden.
 
 :class:`CMBDetector` only orders and times the steps (:class:`StageTimer`, :data:`STAGES`); each step is its own
 module: the scan's input forms (:func:`load_scan_input`), the brain's source (:func:`input_brain`,
@@ -28,7 +32,7 @@ module: the scan's input forms (:func:`load_scan_input`), the brain's source (:f
 clean-up's measurements (:func:`measure_components`) and the bundle's config (:func:`build_bundle_component`).
 """
 
-from cmb_kd.inference.batch_inference import run_inference
+from cmb_kd.inference.batch_inference import batch_inputs, infer_scans, run_inference
 from cmb_kd.inference.batch_result import (
     SUMMARY_COLUMNS,
     WARNINGS_SEPARATOR,
@@ -58,6 +62,7 @@ from cmb_kd.inference.detection_transforms import (
 )
 from cmb_kd.inference.detector import CMBDetector
 from cmb_kd.inference.dipole_fit import dipole_fit, dipole_template
+from cmb_kd.inference.distributed_inference import gather_summary, run_distributed_inference, shard_of
 from cmb_kd.inference.grid_mapping import (
     DEFAULT_BOX_PATCH,
     box_affine,
@@ -73,6 +78,8 @@ from cmb_kd.inference.input_discovery import (
     BRAIN_MASK_TOKEN,
     BRAIN_MASKS_BESIDE,
     NON_IMAGE_TOKENS,
+    brain_mask_of,
+    brain_mask_source,
     brain_mask_stems,
     find_brain_mask,
     find_inputs,
@@ -143,6 +150,14 @@ from cmb_kd.inference.scan_transforms import (
     StageCandidatesd,
 )
 from cmb_kd.inference.stage_timer import STAGES, StageTimer
+from cmb_kd.inference.summary_shards import SHARDS_FOLDER, SummaryShardWriter, fold_shards, remove_shards, shard_rows
+from cmb_kd.inference.torchrun_rank import (
+    PROCESS_GROUP_TIMEOUT,
+    TORCHRUN_VARIABLES,
+    TorchrunRank,
+    process_group,
+    start_process_group,
+)
 from cmb_kd.io import InputError, OutputError, load_scan  # the file layer's, for users of this API
 from cmb_kd.networks import load_network_weights  # what a bundle's inference.json loads its weights with
 
@@ -279,4 +294,21 @@ __all__ = [
     "location_json_bytes",
     "location_summary_row",
     "with_location",
+    "batch_inputs",
+    "infer_scans",
+    "brain_mask_of",
+    "brain_mask_source",
+    "gather_summary",
+    "run_distributed_inference",
+    "shard_of",
+    "SHARDS_FOLDER",
+    "SummaryShardWriter",
+    "fold_shards",
+    "remove_shards",
+    "shard_rows",
+    "PROCESS_GROUP_TIMEOUT",
+    "TORCHRUN_VARIABLES",
+    "TorchrunRank",
+    "process_group",
+    "start_process_group",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,14 @@ from tqdm.auto import tqdm
 
 from cmb_kd.inference.batch_result import InferenceOutcome, InferenceRun
 from cmb_kd.inference.detection_result import DetectionResult
-from cmb_kd.inference.input_discovery import BRAIN_MASKS_BESIDE, find_brain_mask, find_inputs, phase_beside
+from cmb_kd.inference.input_discovery import brain_mask_of, brain_mask_source, find_inputs, phase_beside
 from cmb_kd.inference.location_output import located_or_warning
 from cmb_kd.inference.output_lock import OutputFolderLock
 from cmb_kd.inference.output_writer import OutputWriter
+from cmb_kd.inference.summary_shards import fold_shards
 from cmb_kd.io import InputError, OutputError, load_scan, nifti_stem
 
-__all__ = ["run_inference"]
+__all__ = ["batch_inputs", "infer_scans", "run_inference"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ def run_inference(
     ``cmb_summary.csv`` describes every output in the folder: it is rewritten atomically after each scan, with one
     row per input of this run (failures included) and the rows of earlier runs for the other names (an input processed
     again replaces its old row), so that runs into one folder accumulate and a killed run leaves a summary that
-    matches the outputs. The folder is locked (:class:`OutputFolderLock`): a second run into it fails at once.
+    matches the outputs; the rows a stopped distributed run left in its shards are folded in first
+    (:func:`fold_shards`). The folder is locked (:class:`OutputFolderLock`): a second run into it fails at once.
 
     With ``phase``, a phase image beside a scan (:func:`phase_beside`, on its grid) is given to the detector as
     ``phase=`` for the phase-sign rule, which tells paramagnetic CMBs from diamagnetic calcifications.
@@ -93,21 +95,77 @@ def run_inference(
         ValueError: when ``inputs`` is empty; before any scan, when ``brain_masks`` is neither an existing NIfTI
             file or folder nor ``"beside"`` (an :class:`InputError` naming it), or is one file for several scans.
     """
-    masks = _as_brain_masks(brain_masks)
-    options = {"report": report, "phase": phase, "masks": masks, "location": location}
+    masks = brain_mask_source(brain_masks)
     writer = OutputWriter(output_dir)
     with OutputFolderLock(writer.output_dir):
-        earlier = writer.read_summary()
-        files, problems = find_inputs(inputs)
-        _check_one_mask_file(masks, files)
-        outcomes = _problem_outcomes(writer, files, problems)
+        earlier = fold_shards(writer)
+        files, outcomes = batch_inputs(inputs, writer, brain_masks=masks)
         if outcomes or not files:
             writer.write_summary(outcomes, earlier=earlier)
-        done = _done_before(writer, files, earlier, report, location) if resume else {}
-        bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
-        for path in bar:
-            outcomes.append(done.get(path) or _run_scan(path, writer, detector, outcomes, earlier, bar, options))
+        options = {"report": report, "progress": progress, "phase": phase, "resume": resume, "location": location}
+        outcomes += infer_scans(files, writer, detector, before=outcomes, earlier=earlier, brain_masks=masks, **options)
     return InferenceRun(outcomes=outcomes, summary_path=writer.summary_path)
+
+
+def batch_inputs(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike],
+    writer: OutputWriter,
+    *,
+    brain_masks: str | os.PathLike | None = None,
+) -> tuple[list[Path], list[InferenceOutcome]]:
+    """The scans of a batch run into ``writer``'s folder (:func:`find_inputs`: absolute, sorted, one per name) and
+    the failed outcome of each path that cannot be used, in the order found, each logged (WARNING) with its outputs
+    of an earlier run removed (those of a duplicate name are the kept scan's and stay).
+
+    Raises:
+        ValueError: when ``inputs`` is empty or ``brain_masks`` is bad or one file for several scans (see
+            :func:`run_inference`).
+    """
+    masks = brain_mask_source(brain_masks)
+    files, problems = find_inputs(inputs)
+    _check_one_mask_file(masks, files)
+    return files, _problem_outcomes(writer, files, problems)
+
+
+def infer_scans(
+    files: Sequence[Path],
+    writer: OutputWriter,
+    detector: Callable[..., DetectionResult],
+    *,
+    before: Sequence[InferenceOutcome] = (),
+    earlier: Sequence[dict[str, str]] = (),
+    report: bool = False,
+    progress: bool = False,
+    phase: bool = True,
+    brain_masks: str | os.PathLike | None = None,
+    resume: bool = False,
+    location: bool = False,
+) -> list[InferenceOutcome]:
+    """Process ``files`` one after the other: the scan loop of :func:`run_inference`, without finding the inputs
+    and without the folder's lock (the caller holds it).
+
+    After each scan, ``writer.summary_path`` is rewritten with the rows of ``earlier`` for other names, the
+    outcomes ``before`` and one row per scan so far. With ``resume`` the scans ``earlier`` records as finished (an
+    ``ok`` row and all their outputs in the folder) are skipped, their outcomes taken from their rows.
+
+    Args:
+        files: the scans, e.g. from :func:`batch_inputs`.
+        writer: writes the outputs and the summary.
+        detector, report, progress, phase, brain_masks, resume, location: as for :func:`run_inference`.
+        before: outcomes listed before the scans' in the summary (the unusable paths of :func:`batch_inputs`).
+        earlier: rows of the summary of earlier runs (:meth:`OutputWriter.read_summary`).
+
+    Returns:
+        One outcome per scan of ``files``, in order.
+    """
+    masks = brain_mask_source(brain_masks)
+    options = {"report": report, "phase": phase, "masks": masks, "location": location}
+    done = _done_before(writer, list(files), earlier, report, location) if resume else {}
+    outcomes = list(before)
+    bar = tqdm(files, desc="cmb-kd infer", unit="scan", disable=not progress)
+    for path in bar:
+        outcomes.append(done.get(path) or _run_scan(path, writer, detector, outcomes, earlier, bar, options))
+    return outcomes[len(before) :]
 
 
 def _run_scan(
@@ -182,7 +240,7 @@ def _outcome_of(
     """Process one scan (:func:`_process`) and return its outcome; an unusable scan, a failed processing (e.g. out
     of memory: the other scans still run) or unwritable outputs give a failed outcome."""
     try:
-        mask = _brain_mask_of(path, masks)
+        mask = brain_mask_of(path, masks)
         with _stages_shown(detector, None if bar.disable else bar, path.name):
             return _process(path, writer, detector, report, phase_beside(path) if phase else None, mask, location)
     except (InputError, OutputError) as err:
@@ -222,33 +280,6 @@ def _stages_shown(detector: object, bar: Any, name: str) -> Iterator[None]:
         yield
     finally:
         detector.on_stage = before
-
-
-def _as_brain_masks(brain_masks: str | os.PathLike | None) -> Path | str | None:
-    """``brain_masks`` checked at the door: None, :data:`BRAIN_MASKS_BESIDE`, or an absolute file or folder."""
-    if brain_masks is None or (isinstance(brain_masks, str) and brain_masks == BRAIN_MASKS_BESIDE):
-        return brain_masks
-    if not isinstance(brain_masks, (str, os.PathLike)):
-        raise ValueError(
-            f"brain_masks: expected a NIfTI file, a folder of brain masks or {BRAIN_MASKS_BESIDE!r}, got "
-            f"{type(brain_masks).__name__}"
-        )
-    path = Path(os.path.abspath(os.fspath(brain_masks)))
-    expected = f"a NIfTI brain mask, a folder of them, or {BRAIN_MASKS_BESIDE!r} for masks beside the scans"
-    if not path.exists():
-        raise InputError(path, "brain mask path not found", expected)
-    if not path.is_dir() and nifti_stem(path) is None:
-        raise InputError(path, f"not a NIfTI file (suffix {''.join(path.suffixes) or 'none'!r})", expected)
-    return path
-
-
-def _brain_mask_of(path: Path, masks: Path | str | None) -> Path | None:
-    """The brain mask file of scan ``path`` under the checked ``masks`` (None: no mask asked for)."""
-    if masks is None:
-        return None
-    if masks == BRAIN_MASKS_BESIDE:
-        return find_brain_mask(path)
-    return find_brain_mask(path, masks) if masks.is_dir() else masks
 
 
 def _on_grid(

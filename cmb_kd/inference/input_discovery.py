@@ -13,6 +13,8 @@ __all__ = [
     "BRAIN_MASK_TOKEN",
     "BRAIN_MASKS_BESIDE",
     "NON_IMAGE_TOKENS",
+    "brain_mask_of",
+    "brain_mask_source",
     "brain_mask_stems",
     "find_brain_mask",
     "find_inputs",
@@ -141,6 +143,49 @@ def find_brain_mask(path: str | os.PathLike, folder: str | os.PathLike | None = 
         f"the scan's brain mask there, named {'NAME, ' if folder is not None else ''}NAME_{BRAIN_MASK_TOKEN} or NAME "
         f"with one '_' token replaced by '{BRAIN_MASK_TOKEN}'",
     )
+
+
+def brain_mask_source(brain_masks: str | os.PathLike | None) -> Path | str | None:
+    """The ``brain_masks`` of a batch run checked at the door (see :func:`run_inference`).
+
+    Args:
+        brain_masks: None (the detector finds the brain), a NIfTI mask file, a folder of masks, or
+            :data:`BRAIN_MASKS_BESIDE` (a folder of that name is written ``./beside``).
+
+    Returns:
+        None, :data:`BRAIN_MASKS_BESIDE`, or the file or folder as an absolute path.
+
+    Raises:
+        ValueError: for a value that is no path; an :class:`InputError` naming a path that does not exist or is
+            neither a folder nor a NIfTI file.
+    """
+    if brain_masks is None or (isinstance(brain_masks, str) and brain_masks == BRAIN_MASKS_BESIDE):
+        return brain_masks
+    if not isinstance(brain_masks, (str, os.PathLike)):
+        raise ValueError(
+            f"brain_masks: expected a NIfTI file, a folder of brain masks or {BRAIN_MASKS_BESIDE!r}, got "
+            f"{type(brain_masks).__name__}"
+        )
+    path = Path(os.path.abspath(os.fspath(brain_masks)))
+    expected = f"a NIfTI brain mask, a folder of them, or {BRAIN_MASKS_BESIDE!r} for masks beside the scans"
+    if not path.exists():
+        raise InputError(path, "brain mask path not found", expected)
+    if not path.is_dir() and nifti_stem(path) is None:
+        raise InputError(path, f"not a NIfTI file (suffix {''.join(path.suffixes) or 'none'!r})", expected)
+    return path
+
+
+def brain_mask_of(path: str | os.PathLike, source: Path | str | None) -> Path | None:
+    """The brain mask file of scan ``path`` under a checked :func:`brain_mask_source` (None: no mask asked for).
+
+    Raises:
+        InputError: naming the scan when its mask is not in the folder (:func:`find_brain_mask`).
+    """
+    if source is None:
+        return None
+    if source == BRAIN_MASKS_BESIDE:
+        return find_brain_mask(path)
+    return find_brain_mask(path, source) if source.is_dir() else source
 
 
 def _has_modality(path: Path, modalities: frozenset[str]) -> bool:

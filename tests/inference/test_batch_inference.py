@@ -15,8 +15,11 @@ from _inference_helpers import fake_locate, hold_lock, interrupt_rename_to, rele
 from cmb_kd.inference import (
     LOCK_NAME,
     DetectionResult,
+    InferenceOutcome,
     OutputError,
     OutputWriter,
+    batch_inputs,
+    infer_scans,
     location_output,
     run_inference,
 )
@@ -95,6 +98,20 @@ def test_sequential_runs_accumulate_and_a_failed_scan_leaves_no_stale_output(tmp
     assert summary["a"]["status"] == "failed" and "no brain found" in summary["a"]["message"]
     assert summary["b"]["status"] == "ok"
     assert _outputs(out) == ["b_cmb_lesions.csv", "b_cmb_mask.nii.gz"]
+
+
+def test_batch_inputs_then_infer_scans_are_the_steps_of_a_run(tmp_path, write_nifti) -> None:
+    b, a = _scans(write_nifti, tmp_path / "in", "b", "a")
+    writer = OutputWriter(tmp_path / "out")
+    files, problems = batch_inputs([b, a, tmp_path / "missing.nii.gz"], writer)
+    assert files == [a, b] and [(o.name, o.status) for o in problems] == [("missing", "failed")]  # scans sorted
+    earlier = [InferenceOutcome("z", 0, "ok").as_row()]
+    outcomes = infer_scans(files, writer, FakeDetector(), before=problems, earlier=earlier)
+    assert [(o.name, o.count) for o in outcomes] == [("a", 1), ("b", 1)]
+    assert list(_summary(tmp_path / "out")) == ["z", "missing", "a", "b"]  # earlier rows, before, then the scans
+    detector = FakeDetector()
+    again = infer_scans(files, writer, detector, earlier=writer.read_summary(), resume=True)
+    assert again == outcomes and detector.calls == 0  # finished scans are skipped
 
 
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, SystemExit])

@@ -514,3 +514,72 @@ def test_valdo_folder_with_nan_background_through_infer_and_evaluate(
     assert metrics["warnings"] == []  # the NaN background of the reference is 0, not a grade
     lesions = ndimage.label(subject_x4.cmb_label > 0, structure=np.ones((3, 3, 3)))[1]
     assert lesions > 0 and metrics["metrics"]["n_ref"] == lesions  # every CMB counted, NaN as 0
+
+
+@pytest.fixture(scope="module")
+def trained_fast_bundle(tmp_path_factory) -> Path:
+    """The shipped inference config and weights on a 2 mm working grid with at most 8 candidates: the same network
+    on every process, so that their detections can be compared."""
+    root = tmp_path_factory.mktemp("trained_bundle")
+    config = json.loads((default_bundle_dir() / "configs" / "inference.json").read_text())
+    config.update(working_spacing=2.0, model_dir=str(default_bundle_dir() / "models"))
+    config["candidate_detector"]["max_candidates"] = 8
+    (root / "configs").mkdir()
+    (root / "configs" / "inference.json").write_text(json.dumps(config))
+    return root
+
+
+@pytest.fixture(scope="module")
+def x4_cohort(tmp_path_factory) -> Path:
+    """Three generated subjects' native x4 scans with their brain masks beside them (no skull stripping: fast), and
+    a blank scan that sorts first."""
+    folder = tmp_path_factory.mktemp("x4_cohort")
+    for seed in (3, 4, 5):
+        lr = simulate_subject(SynthConfig(shape=(96, 112, 88), spacing=2.0, lr_factors=(4,)), seed=seed).lr["x4"]
+        nib.save(nib.Nifti1Image(lr.magnitude, lr.affine), folder / f"sub-00{seed}_T2S_lr-x4.nii.gz")
+        nib.save(nib.Nifti1Image(lr.brain_mask, lr.affine), folder / f"sub-00{seed}_brainmask_lr-x4.nii.gz")
+    nib.save(nib.Nifti1Image(np.zeros_like(lr.magnitude), lr.affine), folder / "sub-000_T2S_lr-x4.nii.gz")
+    nib.save(nib.Nifti1Image(lr.brain_mask, lr.affine), folder / "sub-000_brainmask_lr-x4.nii.gz")
+    return folder
+
+
+def _outputs(folder: Path) -> dict[str, tuple[int, int]]:
+    """The files of an output folder but the summary and the lock, with their inode and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in ("cmb_summary.csv", LOCK_NAME)
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.distributed.is_gloo_available(), reason="needs the gloo backend")
+def test_infer_distributed_on_two_processes_writes_what_one_process_writes(
+    tmp_path, trained_fast_bundle, x4_cohort
+) -> None:
+    args = [str(x4_cohort), "--bundle", str(trained_fast_bundle), "--brain-mask", "beside", "--quiet"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
+    one = subprocess.run(
+        [sys.executable, "-m", "cmb_kd", "infer", *args, "--output", str(tmp_path / "one")],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert one.returncode == 1, one.stderr[-3000:]  # the blank scan fails
+
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    command = [*torchrun, "-m", "cmb_kd.cli", "infer", "--distributed", *args, "--output", str(tmp_path / "two")]
+    two = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert two.returncode != 0, two.stderr[-3000:]
+    assert two.stderr.count("cmb-kd infer: error: 1 of 4 input(s) failed; see ") == 1  # said once, by rank 0
+    summary, expected = _summary_rows(tmp_path / "two"), _summary_rows(tmp_path / "one")
+    assert list(summary) == list(expected) == [f"sub-00{n}_T2S_lr-x4" for n in (0, 3, 4, 5)]
+    assert summary == expected  # same rows (counts, statuses, messages, warnings), same order
+    assert summary["sub-000_T2S_lr-x4"]["status"] == "failed"
+    assert sum(int(row["count"] or 0) for row in summary.values()) > 0  # detections to compare
+    written = _outputs(tmp_path / "two")
+    assert set(written) == set(_outputs(tmp_path / "one"))  # each scan's outputs once; no shard left
+    for name in list(expected)[1:]:  # each good scan run once, by one of the processes
+        assert two.stderr.count(f"{name}.nii.gz: {expected[name]['count']} CMB(s) in ") == 1, two.stderr[-3000:]
+
+    again = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=600, env=env)
+    assert again.returncode != 0 and " CMB(s) in " not in again.stderr  # every good scan skipped
+    assert _summary_rows(tmp_path / "two") == expected and _outputs(tmp_path / "two") == written

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from cmb_kd.inference import InputError, find_inputs, is_image_name, load_scan
-from cmb_kd.inference.input_discovery import brain_mask_stems, find_brain_mask, phase_beside
+from cmb_kd.inference.input_discovery import (
+    BRAIN_MASKS_BESIDE,
+    brain_mask_of,
+    brain_mask_source,
+    brain_mask_stems,
+    find_brain_mask,
+    phase_beside,
+)
 
 
 @pytest.mark.parametrize(
@@ -128,6 +135,36 @@ def test_find_brain_mask_beside_and_in_a_folder(tmp_path):
         "replaced by 'brainmask'"
     )
     assert info.value.path == scans / "case01.nii.gz"
+
+
+def test_brain_mask_source_and_each_scans_mask(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scans, masks = tmp_path / "scans", tmp_path / "masks"
+    for path in (scans / "sub-001_T2S.nii.gz", scans / "sub-001_brainmask.nii.gz", masks / "sub-001_T2S.nii.gz"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"")
+    scan = scans / "sub-001_T2S.nii.gz"
+    assert brain_mask_source(None) is None and brain_mask_of(scan, None) is None
+    assert brain_mask_source(BRAIN_MASKS_BESIDE) == "beside"
+    assert brain_mask_of(scan, "beside") == scans / "sub-001_brainmask.nii.gz"
+    assert brain_mask_source("masks") == masks and brain_mask_of(scan, masks) == masks / "sub-001_T2S.nii.gz"
+    one = brain_mask_source(os.path.join("scans", "sub-001_brainmask.nii.gz"))
+    assert one == scans / "sub-001_brainmask.nii.gz" and brain_mask_of(scan, one) == one
+
+
+@pytest.mark.parametrize(
+    "value, error, message",
+    [
+        (3, ValueError, "brain_masks: expected a NIfTI file, a folder of brain masks or 'beside', got int"),
+        ("nowhere", InputError, "brain mask path not found"),
+        ("notes.txt", InputError, "not a NIfTI file"),
+    ],
+)
+def test_brain_mask_source_refuses_what_is_no_mask(tmp_path, monkeypatch, value, error, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("no mask")
+    with pytest.raises(error, match=message):
+        brain_mask_source(value)
 
 
 def test_folder_with_good_and_bad_files(tmp_path, write_nifti, scan_image):
