@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_output
+ML_VENV := .venv-monailabel
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean monai-label-env
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,5 +26,9 @@ lint: $(STAMP)
 test: lint
 	@$(BIN)/python -m pytest -q
 
+# MONAI Label 0.8.5 in a virtual environment of its own, serving and training the bundle (docs/monai_label.md)
+monai-label-env:
+	@PYTHON=$(PYTHON) bash scripts/monai_label_env.sh $(ML_VENV)
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(ML_VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -1,5 +1,5 @@
 """MONAI transforms of cmb_kd: skull stripping, LR generation, working grid, standardisation, candidate patches,
-random acquisitions and appearances."""
+random acquisitions and appearances, empty masks for datalists without them."""
 
 from cmb_kd.transforms.augmentation import patch_augmentation
 from cmb_kd.transforms.brain_standardisation import (
@@ -17,6 +17,7 @@ from cmb_kd.transforms.candidate_crop import (
 )
 from cmb_kd.transforms.cubic import CUBIC_A, aligned_positions, cubic_kernel_weights, cubic_resample_axis, slab_average
 from cmb_kd.transforms.degrade import DegradeResolution, DegradeResolutiond, degrade_resolution
+from cmb_kd.transforms.empty_mask import EmptyMaskd
 from cmb_kd.transforms.input_grid import ResampleToInputGrid, ResampleToInputGridd
 from cmb_kd.transforms.rand_appearance import RandAppearanced
 from cmb_kd.transforms.rand_degrade import RandDegradeResolution, RandDegradeResolutiond
@@ -50,6 +51,7 @@ __all__ = [
     "ResampleToInputGridd",
     "SkullStrip",
     "SkullStripd",
+    "EmptyMaskd",
     "STANDARDISATION_METHODS",
     "BrainStandardisation",
     "BrainStandardisationd",
