@@ -1,10 +1,10 @@
 """The whole-volume pipeline as MONAI Composes: the ``preprocessing`` and ``postprocessing`` of the bundle's
 ``inference.json``, which :class:`CMBDetector`, ``cmb-kd infer``, MONAI's evaluator and MONAI Label all run.
 
-``preprocessing``: ``LoadImaged`` (key ``image``; ``brain_mask`` and ``phase`` when given) → :class:`CheckScand` →
-:class:`InputBraind` → :class:`~cmb_kd.transforms.ResampleToWorkingGridd` (RAS, working spacing; invertible) →
-:class:`~cmb_kd.transforms.SkullStripd` (only when the scan brought no brain) → :class:`BrainBoxd` (invertible) →
-:class:`InputGridBraind` → :class:`ScreeningScored` → :class:`StageCandidatesd` →
+``preprocessing``: ``LoadImaged`` (key ``image``) → :class:`CheckScand` (which loads a given ``brain_mask`` or
+``phase``) → :class:`InputBraind` → :class:`~cmb_kd.transforms.ResampleToWorkingGridd` (RAS, working spacing;
+invertible) → :class:`~cmb_kd.transforms.SkullStripd` (only when the scan brought no brain) → :class:`BrainBoxd`
+(invertible) → :class:`InputGridBraind` → :class:`ScreeningScored` → :class:`StageCandidatesd` →
 :class:`~cmb_kd.transforms.BrainStandardisationd`. The stage-2 inferer (:class:`CandidatePatchInferer`) then gives the
 probability map ``pred`` over the brain box. ``postprocessing``: ``Invertd`` (back through the brain box and the
 working grid onto the input grid, maximum over the working voxels inside each input voxel) →
@@ -129,7 +129,8 @@ def scan_preprocessing(
         standardisation: intensity standardisation (default :class:`BrainStandardisation` ``()``).
         candidate_detector: stage-1 candidates (default ``CandidateDetector()``).
         patch_size: the stage-2 patch, whose half is the brain box's margin.
-        load: start with ``LoadImaged`` (keys ``image``, ``brain_mask``, ``phase``; the last two optional).
+        load: start with ``LoadImaged`` of the key ``image`` (a given ``brain_mask`` or ``phase``, a path or an
+            array, is loaded and checked by :class:`CheckScand`).
     """
     standardisation = BrainStandardisation() if standardisation is None else standardisation
     standardise = BrainStandardisationd(IMAGE, brain_key=BRAIN, method=standardisation.method)
@@ -146,8 +147,7 @@ def scan_preprocessing(
         standardise,
     ]
     if load:
-        keys = [IMAGE, "brain_mask", PHASE]
-        steps.insert(0, LoadImaged(keys, image_only=True, ensure_channel_first=True, allow_missing_keys=True))
+        steps.insert(0, LoadImaged(IMAGE, image_only=True, ensure_channel_first=True))
     return Compose(steps)
 
 

@@ -106,7 +106,8 @@ def _with_volume(image: MetaTensor, volume: np.ndarray, affine: np.ndarray, **me
 class CheckScand(MapTransform):
     """Check a loaded scan and what came with it (:func:`load_scan_input`): refuse what cannot be a magnitude scan,
     keep the warnings about a doubtful one in its meta data (:data:`META_WARNINGS`), set NaN voxels to 0 (recorded
-    under :data:`FINITE`), and check a given brain mask and phase image against its grid.
+    under :data:`FINITE`), and load and check a given brain mask and phase image (paths or arrays, under
+    ``brain_mask_key`` and ``phase_key``) against its grid.
 
     Args:
         keys: the scan's key.

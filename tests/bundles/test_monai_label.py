@@ -40,16 +40,6 @@ COHORT_SEED = 3
 """Seed of the datastore's cohort; the shipped student finds CMBs in its first scan (4 with ``cmb-kd infer``)."""
 
 
-def _standard_inference_ids() -> bool:
-    """Whether inference.json has the ids MONAI Label's BundleInferTask runs: ``preprocessing`` and
-    ``postprocessing`` as Compose (or lists) of dictionary transforms; the pipeline being rebuilt to that shape."""
-    config = json.loads((BUNDLE / "configs" / "inference.json").read_text())
-    return all(
-        isinstance(config.get(id_), list) or str(config.get(id_, {}).get("_target_", "")).endswith("Compose")
-        for id_ in ("preprocessing", "postprocessing")
-    )
-
-
 @pytest.fixture(scope="module")
 def monai_label_python() -> Path:
     """The MONAI Label environment's Python, made by ``scripts/monai_label_env.sh`` unless it is up to date."""
@@ -164,15 +154,9 @@ def _multipart(fields: dict[str, str]) -> tuple[bytes, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    not _standard_inference_ids(),
-    reason="inference.json has not yet the ids BundleInferTask runs (preprocessing and postprocessing as Compose, "
-    "an inferer called as inferer(inputs, network)): the server answers 500 'Transform 'str' is not callable'",
-    raises=urllib.error.HTTPError,
-    strict=True,
-)
 def test_inference_over_http_writes_the_cmbs_cmb_kd_infer_finds_on_the_scans_grid(server, workspace) -> None:
-    # INFERENCE: waits for the rebuilt inference.json (standard ids); the xfail lifts itself once it has them
+    # BundleInferTask runs preprocessing (its own LoadImaged), inferer(inputs, network) and postprocessing (without
+    # SaveImaged, then its Restored) of inference.json, and writes the label with the scan's affine
     image = sorted(workspace["studies"].glob("*.nii.gz"))[0]
     body, content_type = _multipart({"params": json.dumps({"device": "cpu"})})
     query = f"image={nifti_stem(image)}&output=image"
