@@ -39,7 +39,9 @@ def main(argv: list[str]) -> int:
     detector = BrightestVoxel()
     with process_group(rank.device("cpu")):
         run = run_distributed_inference(inputs, output, detector, resume=resume)
-    print(f"rank {rank.rank} of {rank.world_size} ran: {' '.join(detector.names)}", flush=True)
+    # one write of the whole line (a pipe keeps a write this small whole), so the two ranks' lines never interleave
+    sys.stdout.write(f"rank {rank.rank} of {rank.world_size} ran: {' '.join(detector.names)}\n")
+    sys.stdout.flush()
     return run.status
 
 
