@@ -17,7 +17,7 @@ from monai.utils import convert_to_numpy
 from cmb_kd.checks import require_keys, spacing_of
 from cmb_kd.inference.detection_threshold import as_threshold, scan_threshold, threshold_probability
 from cmb_kd.inference.lesion_cleanup import LesionCleanup
-from cmb_kd.inference.scan_transforms import BRAIN_INPUT, FINITE, PHASE
+from cmb_kd.inference.scan_transforms import BRAIN_INPUT, FINITE, PHASE, _volume
 
 __all__ = ["PRED", "PROBABILITY", "LesionCleanupd", "ThresholdDetectionsd"]
 
@@ -25,11 +25,6 @@ PRED = "pred"
 """The network's output: the stage-2 probability map, then the detections."""
 PROBABILITY = "probability"
 """float32 ``(1, X, Y, Z)``: the stage-2 probability on the input grid, 0 where the input had no value."""
-
-
-def _volume(value: Any) -> np.ndarray:
-    array = np.asarray(convert_to_numpy(value))
-    return array[0] if array.ndim == 4 else array
 
 
 def _like(reference: Any, volume: np.ndarray) -> Any:

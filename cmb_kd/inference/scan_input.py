@@ -214,6 +214,14 @@ def phase_beside_scan(image: Any) -> Path | None:
     return phase_beside(image)
 
 
+def _phase_of(image: Any, phase: Any, log: logging.Logger) -> Any:
+    """``phase`` as given, or the phase image found beside ``image`` for :data:`PHASE_BESIDE` (None if none)."""
+    if isinstance(phase, str) and phase == PHASE_BESIDE:
+        phase = phase_beside_scan(image)
+        log.debug("%s: phase %s", image, "from " + str(phase) if phase else "not found beside it")
+    return phase
+
+
 def load_scan_input(
     image: Any,
     affine: Any | None = None,
@@ -242,9 +250,7 @@ def load_scan_input(
             :func:`phase_beside_scan`.
     """
     log = logging.getLogger(__name__) if log is None else log
-    if isinstance(phase, str) and phase == PHASE_BESIDE:
-        phase = phase_beside_scan(image)
-        log.debug("%s: phase %s", image, "from " + str(phase) if phase else "not found beside it")
+    phase = _phase_of(image, phase, log)
     data, in_affine = load_image(image, affine)
     source = image if name is None else name
     warnings = plausibility_warnings(source, data, in_affine)
@@ -280,9 +286,7 @@ def scan_data(
         InputError, ValueError: as :func:`load_image` and :func:`phase_beside_scan`.
     """
     log = logging.getLogger(__name__) if log is None else log
-    if isinstance(phase, str) and phase == PHASE_BESIDE:
-        phase = phase_beside_scan(image)
-        log.debug("%s: phase %s", image, "from " + str(phase) if phase else "not found beside it")
+    phase = _phase_of(image, phase, log)
     data, in_affine = load_image(image, affine)
     source = image if name is None else name
     meta = {"filename_or_obj": str(source)} if isinstance(source, (str, os.PathLike)) else {}

@@ -29,6 +29,7 @@ from cmb_kd.inference.grid_mapping import DEFAULT_BOX_PATCH, box_affine, brain_b
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
 from cmb_kd.inference.scan_input import load_scan_input
 from cmb_kd.transforms.brain_standardisation import BrainStandardisation
+from cmb_kd.transforms.working_grid import pop_own_step
 
 __all__ = [
     "BRAIN",
@@ -253,22 +254,11 @@ class BrainBoxd(MapTransform, InvertibleTransform):
         self.push_transform(out, orig_size=tuple(image.shape[1:]), extra_info={"box_start": start})
         return out
 
-    def _pop_step(self, image: Any) -> dict:
-        """The last operation recorded on ``image``, popped; it must be one of this class (the information it holds
-        is enough to undo it, so another instance with the same settings may undo it too)."""
-        step = self.pop_transform(image, check=False)
-        if step.get(TraceKeys.CLASS_NAME) != type(self).__name__:
-            raise ValueError(
-                f"expected the last recorded operation to be {type(self).__name__}, "
-                f"got {step.get(TraceKeys.CLASS_NAME)}"
-            )
-        return step
-
     def inverse(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
         """Pad each key back onto the whole working grid with zeros."""
         d = dict(data)
         for key in self.key_iterator(d):
-            step = self._pop_step(d[key])
+            step = pop_own_step(self, d[key])
             image = d[key]
             start = [int(v) for v in step[TraceKeys.EXTRA_INFO]["box_start"]]
             shape = [int(n) for n in step[TraceKeys.ORIG_SIZE]]

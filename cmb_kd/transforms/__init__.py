@@ -28,9 +28,11 @@ from cmb_kd.transforms.working_grid import (
     INPUT_GRID_SHAPE_KEY,
     ResampleToWorkingGrid,
     ResampleToWorkingGridd,
+    pop_own_step,
 )
 
 __all__ = [
+    "pop_own_step",
     "CUBIC_A",
     "cubic_kernel_weights",
     "cubic_resample_axis",

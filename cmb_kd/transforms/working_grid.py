@@ -25,7 +25,13 @@ from monai.utils import TraceKeys, TransformBackends, convert_to_tensor, ensure_
 from cmb_kd.checks import as_triple, check_finite, check_ndim, require_keys
 from cmb_kd.transforms.cubic import aligned_positions, cubic_resample_axis
 
-__all__ = ["ResampleToWorkingGrid", "ResampleToWorkingGridd", "INPUT_GRID_AFFINE_KEY", "INPUT_GRID_SHAPE_KEY"]
+__all__ = [
+    "ResampleToWorkingGrid",
+    "ResampleToWorkingGridd",
+    "INPUT_GRID_AFFINE_KEY",
+    "INPUT_GRID_SHAPE_KEY",
+    "pop_own_step",
+]
 
 INPUT_GRID_AFFINE_KEY = "input_grid_affine"
 """Metadata key under which the working-grid image records the affine of the input grid."""
@@ -43,6 +49,23 @@ def _as_affine(affine: NdarrayOrTensor | None, name: str) -> torch.Tensor:
     if a.shape != (4, 4) or not bool(torch.isfinite(a).all()) or abs(float(torch.linalg.det(a[:3, :3]))) < 1e-12:
         raise ValueError(f"{name}: expected a finite invertible 4x4 affine, got {a.tolist()}")
     return a
+
+
+def pop_own_step(transform: InvertibleTransform, image: Any) -> dict:
+    """The last operation recorded on ``image``, popped for ``transform``'s inverse; it must be one of
+    ``transform``'s class. The instance is not checked: the recorded information is enough to undo the step, so
+    another instance with the same settings (e.g. the bundle's config parsed again) may undo it too.
+
+    Raises:
+        ValueError: when the last recorded operation is of another class.
+    """
+    step = transform.pop_transform(image, check=False)
+    if step.get(TraceKeys.CLASS_NAME) != type(transform).__name__:
+        raise ValueError(
+            f"expected the last recorded operation to be {type(transform).__name__}, "
+            f"got {step.get(TraceKeys.CLASS_NAME)}"
+        )
+    return step
 
 
 class ResampleToWorkingGrid(Transform):
@@ -195,24 +218,13 @@ class ResampleToWorkingGridd(MapTransform, InvertibleTransform):
         self.push_transform(out, orig_size=tuple(out.meta[INPUT_GRID_SHAPE_KEY]), extra_info=info)
         return out
 
-    def _pop_step(self, image: Any) -> dict:
-        """The last operation recorded on ``image``, popped; it must be one of this class (the information it holds
-        is enough to undo it, so another instance with the same settings may undo it too)."""
-        step = self.pop_transform(image, check=False)
-        if step.get(TraceKeys.CLASS_NAME) != type(self).__name__:
-            raise ValueError(
-                f"expected the last recorded operation to be {type(self).__name__}, "
-                f"got {step.get(TraceKeys.CLASS_NAME)}"
-            )
-        return step
-
     def inverse(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
         """Map each key back onto the input grid it was resampled from (:class:`ResampleToInputGrid` ``"max"``)."""
         from cmb_kd.transforms.input_grid import ResampleToInputGrid
 
         d = dict(data)
         for key in self.key_iterator(d):
-            step = self._pop_step(d[key])
+            step = pop_own_step(self, d[key])
             input_affine = step[TraceKeys.EXTRA_INFO]["input_affine"]
             out = ResampleToInputGrid("max")._apply(
                 d[key], input_affine, step[TraceKeys.ORIG_SIZE], None, f"key '{key}'"
