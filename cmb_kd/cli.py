@@ -83,6 +83,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
             preview=args.preview,
             workers=args.workers,
             resume=args.resume,
+            held_out=args.held_out,
         )
     except (ValueError, FileExistsError, PermissionError, NotADirectoryError) as err:
         raise UserError(str(err)) from err
@@ -261,6 +262,11 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
         "--resume",
         action="store_true",
         help="add the missing subjects to an OUT_DIR holding part of the same cohort (same seed and settings)",
+    )
+    synth.add_argument(
+        "--held-out",
+        action="store_true",
+        help="put every subject in the datalist's test list: a test cohort that no training or threshold choice sees",
     )
     synth.add_argument(
         "--randomised",

@@ -92,6 +92,9 @@ def test_synth_randomised_and_resume_reach_the_writer(tmp_path, monkeypatch):
     assert calls[0]["config"] == SynthConfig.randomised(lr_factors=(2, 4, 8)) and calls[0]["resume"] is True
     assert main(["synth", str(tmp_path / "c"), "--subjects", "3", "--quiet"]) == 0
     assert calls[1]["config"] == SynthConfig(lr_factors=(2, 4, 8)) and calls[1]["resume"] is False
+    assert calls[1]["held_out"] is False
+    assert main(["synth", str(tmp_path / "c"), "--subjects", "3", "--held-out", "--quiet"]) == 0
+    assert calls[2]["held_out"] is True
 
 
 @pytest.mark.slow

@@ -34,8 +34,13 @@ def subject_seed(cohort_seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(cohort_seed), int(index)]).generate_state(1)[0])
 
 
-def split_subjects(n: int) -> dict[str, range]:
-    """Deterministic training / validation / test split of ``n`` subjects (about 70/15/15, in order)."""
+def split_subjects(n: int, held_out: bool = False) -> dict[str, range]:
+    """Deterministic training / validation / test split of ``n`` subjects (about 70/15/15, in order).
+
+    With ``held_out``, every subject is a test subject (a cohort kept for testing only).
+    """
+    if held_out:
+        return {"training": range(0), "validation": range(0), "test": range(n)}
     n_test = round(0.15 * n) if n >= 7 else int(n >= 2)
     n_val = round(0.15 * n) if n >= 7 else int(n >= 3)
     n_train = n - n_val - n_test
@@ -181,6 +186,7 @@ def write_cohort(
     preview: bool = False,
     workers: int = 1,
     resume: bool = False,
+    held_out: bool = False,
 ) -> Path:
     """Simulates ``n_subjects`` subjects and writes them with a ``datalist.json``.
 
@@ -202,6 +208,8 @@ def write_cohort(
         preview: also write ``sub-XXX/sub-XXX_preview.png`` (HR beside native ×4 LR, see :func:`plot_subject`).
         workers: subjects simulated at once, each in its own process; the files do not depend on it.
         resume: add the missing subjects to a folder holding part of this cohort.
+        held_out: put every subject in the test list of ``datalist.json`` (a test cohort that no training or
+            threshold choice sees) instead of splitting them.
 
     Returns:
         Path of the written ``datalist.json``.
@@ -233,7 +241,7 @@ def write_cohort(
         if entries.get(name) is None
     ]
     entries.update(_run_jobs(jobs, n_subjects, workers, progress))
-    return _write_datalist(out_dir, names, entries, seed, settings)
+    return _write_datalist(out_dir, names, entries, seed, settings, held_out)
 
 
 def _run_jobs(jobs: list[tuple], n_subjects: int, workers: int, progress: bool) -> dict[str, dict[str, str]]:
@@ -265,7 +273,9 @@ def _run_jobs(jobs: list[tuple], n_subjects: int, workers: int, progress: bool) 
     return entries
 
 
-def _write_datalist(out_dir: Path, names: list[str], entries: dict[str, dict], seed: int, settings: dict) -> Path:
+def _write_datalist(
+    out_dir: Path, names: list[str], entries: dict[str, dict], seed: int, settings: dict, held_out: bool
+) -> Path:
     """Writes ``datalist.json``: the cohort's description and its subjects split as :func:`split_subjects` does.
 
     Returns:
@@ -278,6 +288,6 @@ def _write_datalist(out_dir: Path, names: list[str], entries: dict[str, dict], s
         "seed": int(seed),
         "config": settings,
     }
-    for split, indices in split_subjects(len(names)).items():
+    for split, indices in split_subjects(len(names), held_out).items():
         datalist[split] = [entries[names[i]] for i in indices]
     return write_bytes_atomic(out_dir / "datalist.json", json.dumps(datalist, indent=1).encode("utf-8"))

@@ -120,6 +120,25 @@ def test_split_sizes(n, sizes):
     assert sorted(i for r in split.values() for i in r) == list(range(n))
 
 
+@pytest.mark.parametrize("n", [1, 7, 100])
+def test_held_out_split_puts_every_subject_in_test(n):
+    split = split_subjects(n, held_out=True)
+    assert list(split["test"]) == list(range(n))
+    assert len(split["training"]) == len(split["validation"]) == 0
+
+
+def test_held_out_cohort_lists_every_subject_as_test(tmp_path, monkeypatch):
+    import cmb_kd.synth.writer as writer
+
+    def fake(config, seed, out_dir, name, preview):
+        return {"image": f"{name}/{name}_T2S.nii.gz", "n_cmb": 1}
+
+    monkeypatch.setattr(writer, "_simulate_and_write", fake)
+    datalist = json.loads(write_cohort(tmp_path / "c", 3, seed=4, progress=False, held_out=True).read_text())
+    assert [e["image"] for e in datalist["test"]] == [f"sub-00{i}/sub-00{i}_T2S.nii.gz" for i in (1, 2, 3)]
+    assert datalist["training"] == datalist["validation"] == []
+
+
 def test_subject_seeds_differ():
     seeds = {subject_seed(0, i) for i in range(100)} | {subject_seed(1, i) for i in range(100)}
     assert len(seeds) == 200
