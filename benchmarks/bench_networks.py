@@ -42,8 +42,9 @@ CASES = [
     Case("E2UNet (default, compact)", lambda: E2UNet(3, 1, 1), 1, (48, 48, 24)),
     Case("E2UNet (compact, fcm=False)", lambda: E2UNet(3, 1, 1, fcm=False), 1, (48, 48, 24)),
     Case("E2UNet (unet width)", lambda: E2UNet(3, 1, 1, channels="unet"), 1, (48, 48, 24)),
-    Case("KTViT (default, P=4)", lambda: KTViT(3, 1, 1), 1, (64, 64, 32)),
-    Case("KTViT (P=(4,4,2))", lambda: KTViT(3, 1, 1, patch_size=(4, 4, 2)), 1, (48, 48, 24)),
+    Case("KTViT (default compact width, P=4)", lambda: KTViT(3, 1, 1), 1, (64, 64, 32)),
+    Case("KTViT (paper width, P=4)", lambda: KTViT(3, 1, 1, width="paper"), 1, (64, 64, 32)),
+    Case("KTViT (paper, P=(4,4,2))", lambda: KTViT(3, 1, 1, width="paper", patch_size=(4, 4, 2)), 1, (48, 48, 24)),
     Case("CandidateResNet3D", lambda: CandidateResNet3D(3, 2, 2), 2, (21, 21, 21)),
     Case("CandidateResNet3D (+seg head)", lambda: CandidateResNet3D(3, 2, 2, segmentation_channels=1), 2, (21, 21, 21)),
 ]

@@ -30,6 +30,10 @@ module: the scan's input forms (:func:`load_scan_input`), the brain's source (:f
 :func:`working_brain`), the grids and the brain box (:func:`to_working_grid`, :func:`brain_box`,
 :func:`probability_to_input_grid`), the threshold (:func:`scan_threshold`, :func:`threshold_probability`), the
 clean-up's measurements (:func:`measure_components`) and the bundle's config (:func:`build_bundle_component`).
+
+For the vessel bundle's MONAI inference run, :class:`ImageInputs` finds the input scans and :class:`SaveMIPd`
+writes, beside each vessel mask, the maximum intensity projections of the image with the vessels drawn over them
+(:func:`render_mip_picture`, :func:`write_mip_png`).
 """
 
 from cmb_kd.inference.batch_inference import batch_inputs, infer_scans, run_inference
@@ -74,6 +78,7 @@ from cmb_kd.inference.grid_mapping import (
     to_input_grid,
     to_working_grid,
 )
+from cmb_kd.inference.image_inputs import ImageInputs
 from cmb_kd.inference.input_discovery import (
     BRAIN_MASK_TOKEN,
     BRAIN_MASKS_BESIDE,
@@ -99,6 +104,8 @@ from cmb_kd.inference.location_output import (
     location_summary_row,
     with_location,
 )
+from cmb_kd.inference.mip_picture import MIP_OVERLAY_RGB, render_mip_picture, write_mip_png
+from cmb_kd.inference.mip_writer import SaveMIPd
 from cmb_kd.inference.output_lock import LOCK_NAME, OutputFolderLock
 from cmb_kd.inference.output_writer import LESIONS_SUFFIX, REPORT_SUFFIX, SUMMARY_NAME, OutputWriter
 from cmb_kd.inference.pre_masked_brain import PreMaskedBrain
@@ -163,6 +170,11 @@ from cmb_kd.networks import load_network_weights  # what a bundle's inference.js
 
 __all__ = [
     "collate_scans",
+    "MIP_OVERLAY_RGB",
+    "SaveMIPd",
+    "ImageInputs",
+    "render_mip_picture",
+    "write_mip_png",
     "BRAIN",
     "BRAIN_INPUT",
     "BRAIN_MASK",

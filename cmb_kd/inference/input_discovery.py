@@ -37,6 +37,7 @@ NON_IMAGE_TOKENS: frozenset[str] = frozenset(
         "dseg",
         "probseg",
         "roi",
+        "vessels",
     }
 )
 """Name tokens (case-insensitive) that mark a NIfTI file inside a folder as a mask, label or derived map."""

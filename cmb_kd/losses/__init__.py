@@ -6,6 +6,7 @@ from cmb_kd.losses.feature_adapter import FeatureAdapter
 from cmb_kd.losses.feature_mse import FeatureMSELoss
 from cmb_kd.losses.feature_pair import float32_region, prepare_pair
 from cmb_kd.losses.knowledge_transfer import KnowledgeTransferLoss, TransferTerm
+from cmb_kd.losses.ktvit_transfer import KTVIT_FEATURE_TAPS, ktvit_transfer_loss
 from cmb_kd.losses.transfer_loss import TransferLoss
 
 __all__ = [
@@ -13,9 +14,11 @@ __all__ = [
     "DecisionKLLoss",
     "FeatureAdapter",
     "FeatureMSELoss",
+    "KTVIT_FEATURE_TAPS",
     "KnowledgeTransferLoss",
     "TransferLoss",
     "TransferTerm",
     "float32_region",
+    "ktvit_transfer_loss",
     "prepare_pair",
 ]

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 from monai.networks.blocks import Convolution
 from monai.networks.layers.factories import Pool
-from monai.utils import ensure_tuple_rep
+from monai.utils import ensure_tuple_rep, look_up_option
 
 from cmb_kd.networks.validation import check_channel_counts, check_network_input, check_spatial_dims, positive_ints
 
@@ -87,17 +87,26 @@ class KTViT(nn.Module):
 
     ``spatial_dims=2`` builds the 2D variant (P² tokens, 3×3 kernels, 2×2 pooling), as in the paper.
 
-    The default configuration has 16.1 M parameters (the paper reports 25.5 M for its network, whose channel
-    widths it does not give); ``depths=(2, 2, 2)`` gives 20.3 M.
+    Width: the paper does not give its channel widths (it reports 25.5 M parameters). Two named widths
+    (``WIDTH_PRESETS``) set ``embed_channels``, ``hidden_sizes`` and ``num_heads``:
+
+    - ``"paper"``: ``(32, 64)``, ``(128, 256, 512)``, ``(4, 8, 16)``, 16.1 M parameters (``depths=(2, 2, 2)``
+      gives 20.3 M), the closest reading of the paper; about 117 GFLOPs per 64×64×32 patch, meant for a GPU;
+    - ``"compact"`` (the default): ``(8, 16)``, ``(32, 64, 128)``, ``(2, 4, 8)``, 1.0 M parameters, the measured
+      width that trains on a CPU (``benchmarks/bench_ktvit_training.py``, ``docs/networks.md``).
+
+    An explicit ``embed_channels``, ``hidden_sizes`` or ``num_heads`` replaces the preset's value.
 
     Args:
         spatial_dims: number of spatial dimensions, 2 or 3.
         in_channels: number of input channels.
         out_channels: number of output channels (logits).
-        embed_channels: output channels of the conv embedding's blocks (increasing, no resolution change).
+        width: a preset name from ``WIDTH_PRESETS`` (``"compact"``, ``"paper"``) giving the three widths below.
+        embed_channels: output channels of the conv embedding's blocks (no resolution change); default: the
+            preset's.
         patch_size: token patch size P, an int or one per axis (e.g. ``(4, 4, 2)`` for 48×48×24 patches).
-        hidden_sizes: token width of the three transformer stages.
-        num_heads: attention heads of each stage (each must divide its hidden size).
+        hidden_sizes: token width of the three transformer stages; default: the preset's.
+        num_heads: attention heads of each stage (each must divide its hidden size); default: the preset's.
         depths: transformer encoder layers per stage.
         mlp_ratio: MLP width relative to the hidden size.
         dropout: dropout ratio in the transformer layers.
@@ -105,9 +114,14 @@ class KTViT(nn.Module):
         norm: normalisation of the convolution blocks (MONAI ``Norm`` factory).
 
     Raises:
-        ValueError: ``spatial_dims`` not 2 or 3, a non-positive size, sequences of the wrong length, or a head
-            count that does not divide its hidden size.
+        ValueError: ``spatial_dims`` not 2 or 3, an unknown width, a non-positive size, sequences of the wrong
+            length, or a head count that does not divide its hidden size.
     """
+
+    WIDTH_PRESETS: dict[str, dict[str, tuple[int, ...]]] = {
+        "compact": {"embed_channels": (8, 16), "hidden_sizes": (32, 64, 128), "num_heads": (2, 4, 8)},
+        "paper": {"embed_channels": (32, 64), "hidden_sizes": (128, 256, 512), "num_heads": (4, 8, 16)},
+    }
 
     def __init__(
         self,
@@ -115,10 +129,11 @@ class KTViT(nn.Module):
         in_channels: int,
         out_channels: int,
         *,
-        embed_channels: Sequence[int] = (32, 64),
+        width: str = "compact",
+        embed_channels: Sequence[int] | None = None,
         patch_size: Sequence[int] | int = 4,
-        hidden_sizes: Sequence[int] = (128, 256, 512),
-        num_heads: Sequence[int] = (4, 8, 16),
+        hidden_sizes: Sequence[int] | None = None,
+        num_heads: Sequence[int] | None = None,
         depths: Sequence[int] = (1, 1, 1),
         mlp_ratio: float = 4.0,
         dropout: float = 0.0,
@@ -128,6 +143,10 @@ class KTViT(nn.Module):
         super().__init__()
         check_spatial_dims(spatial_dims, (2, 3), "KTViT")
         check_channel_counts(in_channels, out_channels)
+        preset = look_up_option(width, self.WIDTH_PRESETS)
+        embed_channels = preset["embed_channels"] if embed_channels is None else embed_channels
+        hidden_sizes = preset["hidden_sizes"] if hidden_sizes is None else hidden_sizes
+        num_heads = preset["num_heads"] if num_heads is None else num_heads
         embed = positive_ints(embed_channels, "embed_channels", per="one per convolutional stage")
         patch = tuple(int(p) for p in ensure_tuple_rep(patch_size, spatial_dims))
         if min(patch) < 1:

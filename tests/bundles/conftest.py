@@ -57,3 +57,40 @@ def run_bundle(cohort):
         return proc.stdout + proc.stderr
 
     return run
+
+
+VESSEL_BUNDLE = BUNDLE.parent / "vessel_lr_mra_segmentation"
+VESSEL_TINY = [
+    "--network_def#embed_channels", "[2,4]",
+    "--network_def#hidden_sizes", "[8,8,16]",
+    "--network_def#num_heads", "[2,2,4]",
+    "--patch_size", "[32,32,16]",
+    "--num_samples", "1",
+    "--batch_size", "1",
+    "--epoch_length", "1",
+    "--device", "cpu",
+]  # fmt: skip
+"""A KT-ViT a few hundred parameters wide on 32×32×16 patches: one iteration takes a second on the CPU."""
+
+
+@pytest.fixture(scope="session")
+def vessel_bundle_dir():
+    return VESSEL_BUNDLE
+
+
+@pytest.fixture(scope="session")
+def mra_cohort(tmp_path_factory):
+    """A four-subject MRA cohort in the layout of ``cmb-kd synth --kind mra`` (see ``_mra_cohort.py``)."""
+    from _mra_cohort import write_mra_cohort
+
+    out = tmp_path_factory.mktemp("mra_cohort")
+    write_mra_cohort(out)
+    return out
+
+
+@pytest.fixture
+def vessel_bundle_copy(tmp_path):
+    """A writable vessel bundle root holding a copy of the configs."""
+    root = tmp_path / "vessel_bundle"
+    shutil.copytree(VESSEL_BUNDLE / "configs", root / "configs")
+    return root

@@ -16,12 +16,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:No hash value provided:UserWarni
 
 def test_verify_metadata_offline_with_local_schema(bundle_dir):
     configs = bundle_dir / "configs"
-    verify_metadata(meta_file=str(configs / "metadata.json"), filepath=str(configs / "meta_schema.json"))
+    verify_metadata(meta_file=str(configs / "metadata.json"), filepath=str(bundle_dir.parent / "meta_schema.json"))
 
 
 def test_verify_metadata_command_line(bundle_dir):
     cmd = [sys.executable, "-m", "monai.bundle", "verify_metadata", "--meta_file", "configs/metadata.json",
-           "--filepath", "configs/meta_schema.json"]  # fmt: skip
+           "--filepath", "../meta_schema.json"]  # fmt: skip
     proc = subprocess.run(cmd, cwd=bundle_dir, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "metadata is verified with no error" in proc.stdout + proc.stderr
@@ -43,7 +43,7 @@ def test_verify_metadata_rejects_broken_metadata(tmp_path, bundle_dir, edit, mes
     broken = tmp_path / "metadata.json"
     broken.write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=message):
-        verify_metadata(meta_file=str(broken), filepath=str(configs / "meta_schema.json"))
+        verify_metadata(meta_file=str(broken), filepath=str(bundle_dir.parent / "meta_schema.json"))
 
 
 def _metadata(bundle_dir) -> dict:

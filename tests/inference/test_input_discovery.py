@@ -30,6 +30,9 @@ from cmb_kd.inference.input_discovery import (
         ("sub-001_Label.nii.gz", False),
         ("sub-001_seg.nii", False),
         ("sub-001_T2S_cmb_mask.nii.gz", False),
+        ("sub-001_vessels.nii.gz", False),  # the vessel label of an MRA cohort, beside sub-001_TOF.nii.gz
+        ("sub-001_TOF_vessel_mask.nii.gz", False),  # the vessel bundle's own output
+        ("sub-001_TOF.nii.gz", True),
         ("mask.nii.gz", False),
         (".sub-001_T2S.nii.gz.abc.tmp", False),
         ("sub-001_T2S.json", False),

@@ -55,10 +55,33 @@ def test_taps_documented_shapes() -> None:
     assert feats["decision"].shape == (2, 2, 16, 8, 4)
 
 
-def test_default_parameter_count() -> None:
-    """The figure quoted in the docstring and docs/networks.md (the paper reports 25.5 M)."""
-    n = sum(p.numel() for p in KTViT(3, 1, 1).parameters())
-    assert round(n / 1e6, 1) == 16.1
+def _millions(net: nn.Module) -> float:
+    return round(sum(p.numel() for p in net.parameters()) / 1e6, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, millions",
+    [
+        ({}, 1.0),  # the default width is the compact one
+        ({"width": "compact"}, 1.0),
+        ({"width": "paper"}, 16.1),  # the paper reports 25.5 M without giving its widths
+        ({"width": "paper", "depths": (2, 2, 2)}, 20.3),
+    ],
+)
+def test_parameter_counts_of_the_named_widths(kwargs: dict, millions: float) -> None:
+    """The figures quoted in the docstring and docs/networks.md."""
+    assert _millions(KTViT(3, 1, 1, **kwargs)) == millions
+
+
+def test_named_widths_set_the_three_widths_and_explicit_values_win() -> None:
+    paper = KTViT(3, 1, 1, width="paper")
+    assert paper.conv_embedding[-1].conv.out_channels == 64 and paper.head.in_channels == 64
+    assert [s.norm.normalized_shape[0] for s in paper.stages] == [128, 256, 512]
+    mixed = KTViT(3, 1, 1, width="paper", embed_channels=(4, 8))
+    assert mixed.conv_embedding[-1].conv.out_channels == 8
+    assert [s.norm.normalized_shape[0] for s in mixed.stages] == [128, 256, 512]
+    compact = KTViT(3, 1, 1)
+    assert [s.layers[0].self_attn.num_heads for s in compact.stages] == [2, 4, 8]
 
 
 @pytest.mark.parametrize("spatial_dims", [2, 3])
@@ -96,6 +119,7 @@ def test_bad_input_raises(shape: tuple[int, ...], match: str, bad_input_raises) 
         ({"depths": (1, 1)}, "depths: expected 3"),
         ({"patch_size": 0}, "patch_size"),
         ({"mlp_ratio": 0.0}, "mlp_ratio"),
+        ({"width": "wide"}, "wide"),
     ],
 )
 def test_bad_arguments_raise(kwargs: dict, match: str) -> None:
