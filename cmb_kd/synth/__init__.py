@@ -17,7 +17,7 @@ from cmb_kd.synth.config import CONTRAST_MODES, RANDOMISED, SynthConfig
 from cmb_kd.synth.contrast import CONTRAST_TISSUES, SUSCEPTIBILITY_TISSUES, randomise_contrast
 from cmb_kd.synth.dipole import dipole_field, dipole_kernel
 from cmb_kd.synth.extra_mimics import ExtraMimics, draw_extra_mimics, mix_thin_veins, thin_vein_maps
-from cmb_kd.synth.head import HeadLayers, head_layers
+from cmb_kd.synth.head import CLOSING_MM, HeadLayers, closed_distance, head_layers
 from cmb_kd.synth.kspace import KSPACE_WINDOWS, apply_kspace_filter, kspace_filter, kspace_matrix, kspace_resample
 from cmb_kd.synth.labels import lesion_labels, merged_cluster_members, visible_extent
 from cmb_kd.synth.lesions import (
@@ -46,9 +46,16 @@ from cmb_kd.synth.subject_lesions import draw_subject_lesions, randomise_lesions
 from cmb_kd.synth.subject_signal import INTENSITY_SCALE, NoiseFreeSignals, noise_free_signals
 from cmb_kd.synth.tissue import FLOW_VOID, TISSUES, Tissue, tissue_properties
 from cmb_kd.synth.tissue_maps import property_maps, tissue_fractions
-from cmb_kd.synth.tubes import rasterise_tube, segment_fraction, tube_fraction
+from cmb_kd.synth.tubes import rasterise_paths, rasterise_tube, segment_fraction, tube_fraction
 from cmb_kd.synth.vessels import FLOW_VOID_PATHS, Vein, draw_flow_voids, draw_thin_veins, draw_veins
-from cmb_kd.synth.writer import split_subjects, subject_seed, write_cohort, write_subject
+from cmb_kd.synth.writer import (
+    run_cohort,
+    split_subjects,
+    subject_seed,
+    write_cohort,
+    write_subject,
+    write_subject_folder,
+)
 
 __all__ = [
     "add_complex_noise",
@@ -58,6 +65,8 @@ __all__ = [
     "block_mean",
     "BRAINSTEM_HALF_WIDTH",
     "BRAINSTEM_Y",
+    "closed_distance",
+    "CLOSING_MM",
     "CONTRAST_MODES",
     "CONTRAST_TISSUES",
     "DEEP_NUCLEI",
@@ -116,6 +125,7 @@ __all__ = [
     "randomise_contrast",
     "randomise_lesions",
     "RANDOMISED",
+    "rasterise_paths",
     "rasterise_tube",
     "region_candidates",
     "relocate_lesions",
@@ -123,6 +133,7 @@ __all__ = [
     "render_scan",
     "RenderedScan",
     "reorient",
+    "run_cohort",
     "scan_geometry",
     "ScanGeometry",
     "SCANNER_PRESETS",
@@ -161,4 +172,5 @@ __all__ = [
     "weight_slices",
     "write_cohort",
     "write_subject",
+    "write_subject_folder",
 ]
