@@ -1,4 +1,5 @@
-"""Physics-based synthetic CMB cohort: anatomy, susceptibility and dipole field, GRE/SWI signal, lesions, mimics."""
+"""Physics-based synthetic cohorts: the CMB cohort (anatomy, susceptibility and dipole field, GRE/SWI signal, lesions,
+mimics) and the arterial trees of the time-of-flight MRA cohort."""
 
 from cmb_kd.synth.acquisition import add_complex_noise, bias_field, thick_slice_affine, thick_slices
 from cmb_kd.synth.air import draw_air_pockets
@@ -47,7 +48,10 @@ from cmb_kd.synth.subject_signal import INTENSITY_SCALE, NoiseFreeSignals, noise
 from cmb_kd.synth.tissue import FLOW_VOID, TISSUES, Tissue, tissue_properties
 from cmb_kd.synth.tissue_maps import property_maps, tissue_fractions
 from cmb_kd.synth.tubes import rasterise_paths, rasterise_tube, segment_fraction, tube_fraction
+from cmb_kd.synth.vessel_growth import GrowthParameters, grow_branches
+from cmb_kd.synth.vessel_tree import VesselSegment, VesselTree, resample_path
 from cmb_kd.synth.vessels import FLOW_VOID_PATHS, Vein, draw_flow_voids, draw_thin_veins, draw_veins
+from cmb_kd.synth.willis import WILLIS_ARTERIES, circle_of_willis
 from cmb_kd.synth.writer import (
     run_cohort,
     split_subjects,
@@ -65,6 +69,7 @@ __all__ = [
     "block_mean",
     "BRAINSTEM_HALF_WIDTH",
     "BRAINSTEM_Y",
+    "circle_of_willis",
     "closed_distance",
     "CLOSING_MM",
     "CONTRAST_MODES",
@@ -96,6 +101,8 @@ __all__ = [
     "GAMMA_BAR",
     "gre_signal",
     "grid_affine",
+    "grow_branches",
+    "GrowthParameters",
     "head_layers",
     "HeadLayers",
     "highpass_phase",
@@ -133,6 +140,7 @@ __all__ = [
     "render_scan",
     "RenderedScan",
     "reorient",
+    "resample_path",
     "run_cohort",
     "scan_geometry",
     "ScanGeometry",
@@ -166,10 +174,13 @@ __all__ = [
     "TISSUES",
     "tube_fraction",
     "Vein",
+    "VesselSegment",
+    "VesselTree",
     "visible_extent",
     "visible_radius",
     "warp",
     "weight_slices",
+    "WILLIS_ARTERIES",
     "write_cohort",
     "write_subject",
     "write_subject_folder",
