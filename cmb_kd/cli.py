@@ -11,7 +11,7 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import torch
 
     from cmb_kd.inference import CMBDetector
+    from cmb_kd.synth import MRAConfig, SynthConfig
 
 __all__ = ["main", "build_parser"]
 
@@ -60,20 +61,40 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _cmd_synth(args: argparse.Namespace) -> int:
-    from cmb_kd.synth import SynthConfig, write_cohort
+#: Options of ``cmb-kd synth`` that only one kind of cohort takes: option -> (attribute, kind).
+_SYNTH_ONLY = {"--te": ("te", "cmb"), "--lr-factors": ("lr_factors", "cmb"), "--grid": ("grid", "mra")}
 
+
+def _synth_setup(args: argparse.Namespace) -> tuple[SynthConfig | MRAConfig, Callable[..., Path]]:
+    """The configuration and the cohort writer of ``cmb-kd synth`` for ``--kind``.
+
+    Raises:
+        UserError: if an option that the other kind takes was given.
+    """
+    from cmb_kd.synth import MRA_GRIDS, MRAConfig, SynthConfig, write_cohort, write_mra_cohort
+
+    for option, (attribute, kind) in _SYNTH_ONLY.items():
+        if getattr(args, attribute) is not None and args.kind != kind:
+            raise UserError(f"{option} applies to --kind {kind} only, not to --kind {args.kind}; leave it out")
     overrides = {}
     if args.field is not None:
         overrides["field_strengths"] = (args.field,)
-    if args.te is not None:
-        overrides["echo_time_range"] = (args.te, args.te)
     if args.snr is not None:
         overrides["snr_range"] = (args.snr, args.snr)
+    if args.kind == "mra":
+        shape, spacing, centre = MRA_GRIDS[args.grid or "tubetk"]
+        overrides.update(shape=shape, spacing=spacing, centre_mm=centre)
+        return (MRAConfig.randomised if args.randomised else MRAConfig)(**overrides), write_mra_cohort
+    if args.te is not None:
+        overrides["echo_time_range"] = (args.te, args.te)
+    make = SynthConfig.randomised if args.randomised else SynthConfig
+    return make(lr_factors=tuple(args.lr_factors or (2, 4, 8)), **overrides), write_cohort
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
     try:
-        make = SynthConfig.randomised if args.randomised else SynthConfig
-        config = make(lr_factors=tuple(args.lr_factors), **overrides)
-        write_cohort(
+        config, write = _synth_setup(args)
+        write(
             out_dir=Path(args.out_dir),
             n_subjects=args.subjects,
             seed=args.seed,
@@ -190,15 +211,24 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-SYNTH_DESCRIPTION = """Simulate a cohort of synthetic subjects with CMBs and mimics (veins, calcifications): for
-each, a 1 mm T2*-weighted magnitude, phase and SWI, their native thick-slice acquisitions, the CMB label, brain
-mask and mimic mask, and a JSON of the drawn physics and lesions. Reproducible from --seed."""
+SYNTH_DESCRIPTION = """Simulate a cohort of synthetic subjects. --kind cmb (default): subjects with CMBs and mimics
+(veins, calcifications): for each, a 1 mm T2*-weighted magnitude, phase and SWI, their native thick-slice
+acquisitions, the CMB label, brain mask and mimic mask, and a JSON of the drawn physics and lesions. --kind mra:
+time-of-flight MRA subjects with arterial trees (circle of Willis, main and grown branches) at 0.5x0.5x0.8 mm like
+TubeTK, the vessel label at the image resolution, the brain mask, and a JSON of the drawn physics and the tree.
+Reproducible from --seed."""
 SYNTH_EPILOG = """writes:
   OUT_DIR/datalist.json, OUT_DIR/cohort.json
-  OUT_DIR/sub-XXX/sub-XXX_{T2S,phase,SWI,CMB,brainmask,mimics}.nii.gz, ..._lr-xF.nii.gz per factor, sub-XXX.json
+  --kind cmb: OUT_DIR/sub-XXX/sub-XXX_{T2S,phase,SWI,CMB,brainmask,mimics}.nii.gz, ..._lr-xF.nii.gz per factor,
+              sub-XXX.json
+  --kind mra: OUT_DIR/sub-XXX/sub-XXX_{TOF,vessels,brainmask}.nii.gz, sub-XXX.json
+
+options of one kind only:
+  --te, --lr-factors: --kind cmb; --grid: --kind mra
 
 example:
-  cmb-kd synth data/cohort --subjects 20 --seed 1 --workers 2"""
+  cmb-kd synth data/cohort --subjects 20 --seed 1 --workers 2
+  cmb-kd synth data/mra --kind mra --subjects 20 --seed 1 --preview"""
 EVALUATE_DESCRIPTION = """Score predicted CMB masks against reference masks, lesion by lesion (a predicted component
 touching a reference lesion, or with --max-distance one whose centroid lies near it) and voxel by voxel."""
 EVALUATE_EPILOG = """accepts:
@@ -249,13 +279,22 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     synth.add_argument("out_dir", help="output folder (must be empty or absent unless --overwrite)")
+    synth.add_argument(
+        "--kind", choices=("cmb", "mra"), default="cmb", help="cmb: T2*/SWI with CMBs (default); mra: TOF angiography"
+    )
     synth.add_argument("--subjects", type=int, default=10, help="number of subjects (default 10)")
     synth.add_argument("--seed", type=int, default=0, help="random seed of the cohort (default 0)")
     synth.add_argument("--field", type=float, default=None, help="B0 in tesla (default: 1.5 or 3 T per subject)")
     synth.add_argument("--te", type=float, default=None, help="echo time in seconds (default: drawn per subject)")
     synth.add_argument("--snr", type=float, default=None, help="white-matter SNR of the HR image (default: drawn)")
     synth.add_argument(
-        "--lr-factors", type=_positive_int, nargs="+", default=[2, 4, 8], help="slice-thickness factors (2 4 8)"
+        "--lr-factors", type=_positive_int, nargs="+", default=None, help="slice-thickness factors (default 2 4 8)"
+    )
+    synth.add_argument(
+        "--grid",
+        choices=("tubetk", "small"),
+        default=None,
+        help="MRA field of view: tubetk (448x448x128, default) or small (128x128x64 around the circle of Willis)",
     )
     synth.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty OUT_DIR")
     synth.add_argument(
@@ -271,9 +310,14 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     synth.add_argument(
         "--randomised",
         action="store_true",
-        help="the broad preset: every randomisation of the physics, lesions and mimics on (docs/data.md)",
+        help="the broad preset: every randomisation of the physics, lesions and mimics (mra: anatomy, tree and "
+        "physics) on (docs/data.md)",
     )
-    synth.add_argument("--preview", action="store_true", help="also write a PNG per subject (HR beside x4 LR)")
+    synth.add_argument(
+        "--preview",
+        action="store_true",
+        help="also write a PNG per subject (cmb: HR beside x4 LR; mra: maximum intensity projections and label)",
+    )
     synth.add_argument(
         "--workers", type=_positive_int, default=1, help="subjects simulated in parallel processes (default 1)"
     )

@@ -26,7 +26,10 @@ def test_version_is_the_package_version(capsys):
 @pytest.mark.parametrize(
     ("command", "outputs"),
     [
-        ("synth", ["datalist.json", "sub-XXX_{T2S,phase,SWI,CMB,brainmask,mimics}.nii.gz"]),
+        (
+            "synth",
+            ["datalist.json", "sub-XXX_{T2S,phase,SWI,CMB,brainmask,mimics}.nii.gz", "sub-XXX_{TOF,vessels,brainmask}"],
+        ),
         (
             "infer",
             [
@@ -60,6 +63,10 @@ def test_each_subcommand_help_describes_inputs_outputs_and_an_example(capsys, co
         (["synth", "{file}", "--subjects", "1"], "is not a folder"),
         (["synth", "{tmp}", "--subjects", "1", "--resume"], "holds no record of the cohort"),
         (["evaluate", "--pred", "{missing}", "--ref", "{out}"], "missing"),
+        (["synth", "{out}", "--kind", "mra", "--te", "0.02"], "--te applies to --kind cmb only, not to --kind mra"),
+        (["synth", "{out}", "--kind", "mra", "--lr-factors", "2"], "--lr-factors applies to --kind cmb only"),
+        (["synth", "{out}", "--grid", "small"], "--grid applies to --kind mra only, not to --kind cmb"),
+        (["synth", "{out}", "--kind", "mra", "--snr", "0"], "MRAConfig.snr_range"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, capsys, argv, message):
@@ -95,6 +102,34 @@ def test_synth_randomised_and_resume_reach_the_writer(tmp_path, monkeypatch):
     assert calls[1]["held_out"] is False
     assert main(["synth", str(tmp_path / "c"), "--subjects", "3", "--held-out", "--quiet"]) == 0
     assert calls[2]["held_out"] is True
+
+
+def test_synth_kind_mra_reaches_the_mra_writer_with_its_grid(tmp_path, monkeypatch):
+    import cmb_kd.synth
+    from cmb_kd.synth import MRA_GRIDS, MRAConfig
+
+    calls = []
+    monkeypatch.setattr(cmb_kd.synth, "write_mra_cohort", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(cmb_kd.synth, "write_cohort", lambda **kwargs: pytest.fail("the CMB writer was called"))
+    argv = ["synth", str(tmp_path / "m"), "--kind", "mra", "--subjects", "2", "--quiet"]
+    assert main([*argv, "--grid", "small", "--randomised", "--snr", "20", "--field", "3"]) == 0
+    shape, spacing, centre = MRA_GRIDS["small"]
+    expected = MRAConfig.randomised(
+        shape=shape, spacing=spacing, centre_mm=centre, snr_range=(20.0, 20.0), field_strengths=(3.0,)
+    )
+    assert calls[0]["config"] == expected
+    assert main(argv) == 0
+    assert calls[1]["config"] == MRAConfig() and calls[1]["n_subjects"] == 2 and calls[1]["resume"] is False
+
+
+@pytest.mark.slow
+def test_python_m_synth_kind_mra_writes_a_small_cohort(tmp_path):
+    out = tmp_path / "mra"
+    cmd = [sys.executable, "-m", "cmb_kd", "synth", str(out), "--kind", "mra", "--grid", "small", "--subjects", "1"]
+    subprocess.run([*cmd, "--quiet"], check=True, capture_output=True, timeout=300)
+    datalist = json.loads((out / "datalist.json").read_text())
+    assert datalist["training"][0]["label"] == "sub-001/sub-001_vessels.nii.gz"
+    assert (out / "sub-001" / "sub-001_TOF.nii.gz").is_file()
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["HeadLayers", "head_layers"]
+__all__ = ["CLOSING_MM", "HeadLayers", "closed_distance", "head_layers"]
 
 
 @dataclass
@@ -40,14 +40,22 @@ def _smooth_noise(shape: tuple[int, ...], rng: np.random.Generator, amplitude: f
 
 
 #: Radius of the morphological closing that turns the brain into the intracranial volume (fills cisterns).
-_CLOSING_MM = 12.0
+CLOSING_MM = 12.0
 
 
-def _closed_distance(mask: np.ndarray, spacing: float, radius: float) -> np.ndarray:
+def closed_distance(mask: np.ndarray, spacing: float, radius: float = CLOSING_MM) -> np.ndarray:
     """Distance (mm) outside the closing of ``mask`` by a ball of ``radius`` mm (0 inside the closed mask).
 
     The closing, computed with two distance transforms, fills the basal cisterns and sulcal gaps, so
     only the outer surface of the intracranial volume gets skull and scalp.
+
+    Args:
+        mask: boolean brain mask (X, Y, Z).
+        spacing: isotropic voxel size in mm.
+        radius: radius of the closing ball in mm.
+
+    Returns:
+        float32 distances in mm, of the shape of ``mask``.
     """
     step = max(1, int(2.0 // spacing))  # the closing is a coarse shape: compute it on a grid of about 2 mm
     coarse = mask[::step, ::step, ::step]
@@ -71,7 +79,7 @@ def head_layers(brain: np.ndarray, spacing: float, rng: np.random.Generator) -> 
         The head layers; each voxel's fractions over brain + layers + air sum to 1.
     """
     t_csf, t_skull, t_scalp = rng.uniform(1.5, 3.5), rng.uniform(4.5, 7.5), rng.uniform(4.0, 7.0)
-    distance = _closed_distance(brain >= 0.5, spacing, _CLOSING_MM)
+    distance = closed_distance(brain >= 0.5, spacing, CLOSING_MM)
     distance += _smooth_noise(brain.shape, rng, 1.0)
     edges = np.cumsum([0.0, t_csf, t_skull, t_scalp])
 

@@ -1,4 +1,8 @@
-"""Writes a synthetic cohort: VALDO-style subject folders plus a MONAI decathlon-style datalist."""
+"""Writes a synthetic cohort: VALDO-style subject folders plus a MONAI decathlon-style datalist.
+
+:func:`run_cohort` is the machinery every simulator's cohort shares (reproducible per-subject seeds, parallel
+workers, resuming, the datalist split); :func:`write_cohort` runs it for the CMB simulator.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -21,7 +26,7 @@ from cmb_kd.synth.mimic_map import MIMIC_LABELS
 from cmb_kd.synth.preview import plot_subject
 from cmb_kd.synth.subject import SyntheticSubject, simulate_subject
 
-__all__ = ["write_cohort", "write_subject", "subject_seed", "split_subjects"]
+__all__ = ["write_cohort", "write_subject", "subject_seed", "split_subjects", "run_cohort", "write_subject_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +147,11 @@ def _claim(out_dir: Path, identity: dict, resume: bool) -> None:
                 "written by this version of cmb-kd synth to resume, or pass --overwrite to replace it"
             )
         found = json.loads(path.read_text())
+        kind, found_kind = identity.get("kind", "cmb"), found.get("kind", "cmb")
+        if found_kind != kind:
+            raise ValueError(
+                f"{out_dir}: holds a cohort of another kind ({found_kind}); expected a {kind} cohort to resume it"
+            )
         if found != identity:
             differ = sorted(k for k in identity["config"] if found.get("config", {}).get(k) != identity["config"][k])
             if found.get("seed") != identity["seed"]:
@@ -160,18 +170,39 @@ def _written_entry(out_dir: Path, name: str) -> dict | None:
     return json.loads(path.read_text()).get("datalist_entry") if path.is_file() else None
 
 
-def _simulate_and_write(config: SynthConfig, seed: int, out_dir: Path, name: str, preview: bool) -> dict[str, str]:
-    """Simulates one subject and writes it to ``out_dir/name``, renamed into place only when complete."""
-    subject = simulate_subject(config, seed=seed)
+def write_subject_folder(out_dir: Path, name: str, write: Callable[[Path], dict]) -> dict:
+    """Calls ``write(folder)`` on a hidden temporary folder and renames it to ``out_dir/name`` when it returns, so
+    an interrupted run never leaves a half-written subject under its final name.
+
+    Args:
+        out_dir: cohort folder.
+        name: subject name (the final folder's name).
+        write: writes the subject's files into the folder it is given and returns its datalist entry.
+
+    Returns:
+        What ``write`` returned.
+    """
     partial = out_dir / f".{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    entry = write_subject(subject, partial, name)
-    if preview:
-        plot_subject(subject, partial / f"{name}_preview.png", factor=4 if "x4" in subject.lr else None)
+    entry = write(partial)
     final = out_dir / name
     if final.exists():
         shutil.rmtree(final)
     os.replace(partial, final)
+    return entry
+
+
+def _simulate_and_write(config: SynthConfig, seed: int, out_dir: Path, name: str, preview: bool) -> dict[str, str]:
+    """Simulates one subject and writes it to ``out_dir/name``, renamed into place only when complete."""
+    subject = simulate_subject(config, seed=seed)
+
+    def write(folder: Path) -> dict[str, str]:
+        entry = write_subject(subject, folder, name)
+        if preview:
+            plot_subject(subject, folder / f"{name}_preview.png", factor=4 if "x4" in subject.lr else None)
+        return entry
+
+    entry = write_subject_folder(out_dir, name, write)
     logger.debug("%s: %d CMBs", name, entry["n_cmb"])
     return entry
 
@@ -222,16 +253,78 @@ def write_cohort(
         NotADirectoryError: if ``out_dir`` is a file.
         PermissionError: if ``out_dir`` cannot be created or written.
     """
+    return run_cohort(
+        out_dir, n_subjects, seed, config or SynthConfig(), _simulate_and_write, _CMB_HEADER, overwrite=overwrite,
+        progress=progress, preview=preview, workers=workers, resume=resume, held_out=held_out,
+    )  # fmt: skip
+
+
+#: Name and description of the CMB cohort's datalist.
+_CMB_HEADER = {
+    "name": "cmb_kd synthetic cohort",
+    "description": "Physics-based synthetic T2*/SWI cohort with CMBs and mimics (synthetic data, not clinical).",
+}
+
+
+def run_cohort(
+    out_dir: str | Path,
+    n_subjects: int,
+    seed: int,
+    config: object,
+    task: Callable[..., dict],
+    header: dict[str, str],
+    *,
+    kind: str | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    preview: bool = False,
+    workers: int = 1,
+    resume: bool = False,
+    held_out: bool = False,
+) -> Path:
+    """Simulates and writes the subjects of a cohort with ``task`` and writes its ``datalist.json``.
+
+    Subject ``i`` is ``task(config, subject_seed(seed, i), out_dir, name, preview)``, which writes the subject's
+    folder and returns its datalist entry; it must be a module-level function (it runs in worker processes). The
+    folder records the cohort's seed, settings and kind (``cohort.json``) so that ``resume`` adds only the
+    missing subjects of the same cohort (see :func:`write_cohort`).
+
+    Args:
+        out_dir: cohort folder; must be absent or empty unless ``overwrite`` or ``resume``.
+        n_subjects: number of subjects (>= 1).
+        seed: cohort seed.
+        config: the simulator's settings (a dataclass; recorded in ``cohort.json`` and the datalist).
+        task: simulates and writes one subject.
+        header: ``name`` and ``description`` of the datalist.
+        kind: the cohort's kind, recorded in ``cohort.json`` (None: the CMB cohort, which records none).
+        overwrite: allow a non-empty ``out_dir``; existing subject folders of the same names are replaced.
+        progress: show a progress bar.
+        preview: passed to ``task``.
+        workers: subjects simulated at once, each in its own process; the files do not depend on it.
+        resume: add the missing subjects to a folder holding part of this cohort.
+        held_out: list every subject as a test subject (:func:`split_subjects`).
+
+    Returns:
+        Path of the written ``datalist.json``.
+
+    Raises:
+        ValueError: if ``n_subjects < 1`` or ``workers < 1``; with ``resume``, if ``out_dir`` holds a cohort of
+            another kind, seed or other settings.
+        FileExistsError: if ``out_dir`` is not empty and neither ``overwrite`` nor ``resume`` is set, or, with
+            ``resume``, it holds no record of its cohort.
+        NotADirectoryError: if ``out_dir`` is a file.
+        PermissionError: if ``out_dir`` cannot be created or written.
+    """
     if int(n_subjects) != n_subjects or n_subjects < 1:
         raise ValueError(f"n_subjects: expected a positive integer, got {n_subjects}")
     if int(workers) != workers or workers < 1:
         raise ValueError(f"workers: expected a positive integer, got {workers}")
-    config = config or SynthConfig()
     out_dir = Path(out_dir)
     _prepare(out_dir, overwrite, resume)
     settings = _config_record(config)
     resuming = resume and not overwrite
-    _claim(out_dir, {"seed": int(seed), "config": settings}, resuming)
+    identity = {"seed": int(seed), "config": settings, **({"kind": kind} if kind is not None else {})}
+    _claim(out_dir, identity, resuming)
     width = max(3, len(str(n_subjects)))
     names = [f"sub-{i + 1:0{width}d}" for i in range(n_subjects)]
     entries = {name: _written_entry(out_dir, name) for name in names} if resuming else {}
@@ -240,14 +333,17 @@ def write_cohort(
         for i, name in enumerate(names)
         if entries.get(name) is None
     ]
-    entries.update(_run_jobs(jobs, n_subjects, workers, progress))
-    return _write_datalist(out_dir, names, entries, seed, settings, held_out)
+    entries.update(_run_jobs(task, jobs, n_subjects, workers, progress))
+    return _write_datalist(out_dir, names, entries, seed, settings, header, held_out)
 
 
-def _run_jobs(jobs: list[tuple], n_subjects: int, workers: int, progress: bool) -> dict[str, dict[str, str]]:
-    """Simulates and writes the subjects of ``jobs`` (arguments of :func:`_simulate_and_write`), in subject order.
+def _run_jobs(
+    task: Callable[..., dict], jobs: list[tuple], n_subjects: int, workers: int, progress: bool
+) -> dict[str, dict[str, str]]:
+    """Simulates and writes the subjects of ``jobs`` (arguments of ``task``), in subject order.
 
     Args:
+        task: simulates and writes one subject (see :func:`run_cohort`).
         jobs: one argument tuple per subject left to write.
         n_subjects: subjects of the cohort (the progress bar starts at those already written).
         workers: processes used when there is more than one job.
@@ -266,7 +362,7 @@ def _run_jobs(jobs: list[tuple], n_subjects: int, workers: int, progress: bool) 
             threads = max(1, (os.cpu_count() or 1) // workers)
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_share_cores, initargs=(threads,))
             run = stack.enter_context(pool).map
-        for job, entry in zip(jobs, run(_simulate_and_write, *zip(*jobs)) if jobs else ()):  # in subject order
+        for job, entry in zip(jobs, run(task, *zip(*jobs)) if jobs else ()):  # in subject order
             entries[job[3]] = entry
             bar.update()
     bar.close()
@@ -274,7 +370,13 @@ def _run_jobs(jobs: list[tuple], n_subjects: int, workers: int, progress: bool) 
 
 
 def _write_datalist(
-    out_dir: Path, names: list[str], entries: dict[str, dict], seed: int, settings: dict, held_out: bool
+    out_dir: Path,
+    names: list[str],
+    entries: dict[str, dict],
+    seed: int,
+    settings: dict,
+    header: dict[str, str],
+    held_out: bool,
 ) -> Path:
     """Writes ``datalist.json``: the cohort's description and its subjects split as :func:`split_subjects` does.
 
@@ -282,8 +384,8 @@ def _write_datalist(
         The path written.
     """
     datalist = {
-        "name": "cmb_kd synthetic cohort",
-        "description": "Physics-based synthetic T2*/SWI cohort with CMBs and mimics (synthetic data, not clinical).",
+        "name": header["name"],
+        "description": header["description"],
         "cmb_kd_version": __version__,
         "seed": int(seed),
         "config": settings,

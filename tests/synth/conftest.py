@@ -49,3 +49,23 @@ def toy_anatomy() -> Anatomy:
         air=_ball(shape, (16.0, 16.0, 1.0), 2) * (1.0 - brain),
         posterior_fossa=low * brain,
     )
+
+
+@pytest.fixture(scope="session")
+def small_mra_subject():
+    """A TOF MRA subject on the small grid (128×128×64 at 0.5×0.5×0.8 mm around the circle of Willis)."""
+    from cmb_kd.synth import MRAConfig, simulate_mra_subject
+
+    return simulate_mra_subject(MRAConfig.small(), seed=3)
+
+
+def ball_inside(centre=(0.0, 0.0, 0.0), radius: float = 60.0):
+    """A ball brain for the vessel growth: the distance inside its surface (mm) and its inward direction."""
+    centre = np.asarray(centre, dtype=np.float64)
+
+    def inside(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        offset = centre - np.atleast_2d(points)
+        distance = np.linalg.norm(offset, axis=1)
+        return radius - distance, offset / np.maximum(distance, 1e-9)[:, None]
+
+    return inside

@@ -39,3 +39,14 @@ def test_same_generator_state_gives_the_same_layers(ball):
     again = head_layers(ball, 2.0, np.random.default_rng(3))
     np.testing.assert_array_equal(first.skull, again.skull)
     assert first.params == again.params
+
+
+def test_closed_distance_is_zero_inside_and_the_distance_to_the_surface_outside(ball):
+    from cmb_kd.synth.head import closed_distance
+
+    distance = closed_distance(ball >= 0.5, 2.0)
+    assert distance.dtype == np.float32 and np.all(distance[ball == 1] == 0)
+    grid = np.stack(np.meshgrid(*[np.arange(40)] * 3, indexing="ij"), axis=-1)
+    radial = np.linalg.norm(grid - 19.5, axis=-1)
+    far = radial > 13
+    np.testing.assert_allclose(distance[far], 2.0 * (radial[far] - 10.0), atol=2.5)

@@ -5,7 +5,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from cmb_kd.synth import split_subjects, subject_seed, write_cohort
+from cmb_kd.synth import SynthConfig, split_subjects, subject_seed, write_cohort
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +184,48 @@ def test_resume_refuses_another_cohort_or_a_folder_of_other_files(tmp_path, smal
     with pytest.raises(FileExistsError, match="no record of the cohort"):
         write_cohort(foreign, 1, config=small_config, progress=False, resume=True)
     assert (foreign / "keep.txt").read_text() == "user data" and not (foreign / "cohort.json").exists()
+
+
+def test_a_subject_folder_gets_its_name_only_when_complete(tmp_path):
+    from cmb_kd.synth.writer import write_subject_folder
+
+    def write(folder):
+        folder.mkdir()
+        (folder / "a.txt").write_text("a")
+        return {"subject": "sub-001"}
+
+    assert write_subject_folder(tmp_path, "sub-001", write) == {"subject": "sub-001"}
+    assert (tmp_path / "sub-001" / "a.txt").read_text() == "a" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "sub-001"
+    ]
+
+    def fail(folder):
+        folder.mkdir()
+        raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        write_subject_folder(tmp_path, "sub-001", fail)
+    assert (tmp_path / "sub-001" / "a.txt").read_text() == "a"  # the complete subject is kept
+
+
+def test_run_cohort_writes_the_datalist_of_its_task(tmp_path):
+    from cmb_kd.synth.writer import run_cohort
+
+    datalist = json.loads(
+        run_cohort(
+            tmp_path, 3, 7, SynthConfig(), _named_entry, {"name": "n", "description": "d"}, kind="toy", progress=False
+        ).read_text()  # fmt: skip
+    )
+    assert (datalist["name"], datalist["description"], datalist["seed"]) == ("n", "d", 7)
+    assert [e["subject"] for e in datalist["training"] + datalist["validation"] + datalist["test"]] == [
+        "sub-001", "sub-002", "sub-003"
+    ]  # fmt: skip
+    assert datalist["training"][0]["seed"] == subject_seed(7, 0)
+    assert json.loads((tmp_path / "cohort.json").read_text())["kind"] == "toy"
+
+
+def _named_entry(config, seed, out_dir, name, preview):
+    (out_dir / name).mkdir()
+    entry = {"subject": name, "seed": seed}
+    (out_dir / name / f"{name}.json").write_text(json.dumps({"datalist_entry": entry}))
+    return entry
