@@ -18,6 +18,7 @@ from cmb_kd.metrics.lesion_size import equivalent_diameters, split_by_diameter
 from cmb_kd.metrics.lesion_summary import SUMMARY_KEYS, summarize_lesion_counts
 from cmb_kd.metrics.metrics_table import format_metrics_table
 from cmb_kd.metrics.pairing import MODALITY_TOKENS, pair_prediction_files
+from cmb_kd.metrics.pooled_counts_metric import PooledCountsMetric
 from cmb_kd.metrics.skeleton import skeletonize
 from cmb_kd.metrics.subject_evaluation import SUBJECT_COLUMNS, SubjectEvaluation
 from cmb_kd.metrics.vessel_counts import VesselCounts
@@ -26,6 +27,7 @@ from cmb_kd.metrics.vessel_segmentation_handler import VesselSegmentation
 from cmb_kd.metrics.vessel_segmentation_metric import VesselSegmentationMetric
 
 __all__ = [
+    "PooledCountsMetric",
     "CONNECTIVITIES",
     "MODALITY_TOKENS",
     "SUBJECT_COLUMNS",

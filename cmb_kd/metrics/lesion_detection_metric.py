@@ -8,12 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 from monai.data import MetaTensor
-from monai.metrics import CumulativeIterationMetric
-from monai.utils import look_up_option
 
 from cmb_kd.metrics.lesion_counts import LesionCounts
 from cmb_kd.metrics.lesion_matching import compute_lesion_counts
 from cmb_kd.metrics.lesion_summary import SUMMARY_KEYS, summarize_lesion_counts
+from cmb_kd.metrics.pooled_counts_metric import PooledCountsMetric
 
 __all__ = ["LesionDetectionMetric"]
 
@@ -28,7 +27,7 @@ def _spacing_of(tensor: torch.Tensor, batch_size: int) -> list[tuple[float, ...]
     return [tuple(float(s) for s in row) for row in spacing]
 
 
-class LesionDetectionMetric(CumulativeIterationMetric):
+class LesionDetectionMetric(PooledCountsMetric):
     """Lesion-level CMB detection metrics and voxel Dice, accumulated over the subjects of an epoch.
 
     Each call matches the connected components of every item of the batch with
@@ -58,6 +57,10 @@ class LesionDetectionMetric(CumulativeIterationMetric):
         ValueError: when ``metric_name`` is not a known name, or the matching options are invalid.
     """
 
+    counts_type = LesionCounts
+    summary_keys = SUMMARY_KEYS
+    _pool = staticmethod(summarize_lesion_counts)
+
     def __init__(
         self,
         metric_name: str | Sequence[str] = "f1",
@@ -66,15 +69,7 @@ class LesionDetectionMetric(CumulativeIterationMetric):
         max_distance_mm: float | None = None,
         spacing: Sequence[float] | None = None,
     ) -> None:
-        super().__init__()
-        names = (metric_name,) if isinstance(metric_name, str) else tuple(metric_name)
-        if not names:
-            raise ValueError(f"metric_name must name at least one of {SUMMARY_KEYS}, got an empty sequence.")
-        try:
-            self.metric_name = tuple(look_up_option(name, SUMMARY_KEYS) for name in names)
-        except ValueError as err:
-            raise ValueError(f"metric_name {metric_name!r} is not valid: {err}") from None
-        self._single = isinstance(metric_name, str)
+        super().__init__(metric_name)
         self.connectivity = connectivity
         self.max_distance_mm = max_distance_mm
         self.spacing = None if spacing is None else tuple(float(s) for s in spacing)
@@ -128,35 +123,3 @@ class LesionDetectionMetric(CumulativeIterationMetric):
             )
             rows.append(counts.as_tuple())
         return torch.as_tensor(rows, dtype=torch.int64).reshape(batch_size, len(LesionCounts.field_names()))
-
-    def subject_counts(self) -> list[LesionCounts]:
-        """Returns the buffered :class:`LesionCounts`, one per subject seen since the last reset."""
-        buffer = self.get_buffer()
-        if buffer is None:
-            return []
-        return [LesionCounts.from_sequence(row.tolist()) for row in buffer]
-
-    def summary(self) -> dict[str, float]:
-        """Returns every pooled metric (the keys of ``SUMMARY_KEYS``).
-
-        Raises:
-            ValueError: when no batch was seen since the last reset.
-        """
-        counts = self.subject_counts()
-        if not counts:
-            raise ValueError("no subject to aggregate: call the metric on at least one batch before aggregating.")
-        return summarize_lesion_counts(counts)
-
-    def aggregate(self) -> torch.Tensor | list[torch.Tensor]:  # type: ignore[override]
-        """Pools the buffered subjects.
-
-        Returns:
-            A 0-dim float64 tensor when ``metric_name`` is one name, else a list of them in the order of
-            ``metric_name``.
-
-        Raises:
-            ValueError: when no batch was seen since the last reset.
-        """
-        summary = self.summary()
-        values = [torch.tensor(summary[name], dtype=torch.float64) for name in self.metric_name]
-        return values[0] if self._single else values

@@ -6,16 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from monai.metrics import CumulativeIterationMetric
-from monai.utils import look_up_option
 
+from cmb_kd.metrics.pooled_counts_metric import PooledCountsMetric
 from cmb_kd.metrics.vessel_counts import VesselCounts
 from cmb_kd.metrics.vessel_scoring import VESSEL_SUMMARY_KEYS, compute_vessel_counts, summarize_vessel_counts
 
 __all__ = ["VesselSegmentationMetric"]
 
 
-class VesselSegmentationMetric(CumulativeIterationMetric):
+class VesselSegmentationMetric(PooledCountsMetric):
     """Vessel segmentation metrics accumulated over the subjects of an epoch.
 
     Each call scores every item of the batch with :func:`cmb_kd.metrics.compute_vessel_counts` and buffers one row
@@ -42,16 +41,12 @@ class VesselSegmentationMetric(CumulativeIterationMetric):
         ValueError: when ``metric_name`` is not a known name or ``connectivity`` is not 6, 18 or 26.
     """
 
+    counts_type = VesselCounts
+    summary_keys = VESSEL_SUMMARY_KEYS
+    _pool = staticmethod(summarize_vessel_counts)
+
     def __init__(self, metric_name: str | Sequence[str] = "dice", *, connectivity: int = 26) -> None:
-        super().__init__()
-        names = (metric_name,) if isinstance(metric_name, str) else tuple(metric_name)
-        if not names:
-            raise ValueError(f"metric_name must name at least one of {VESSEL_SUMMARY_KEYS}, got an empty sequence.")
-        try:
-            self.metric_name = tuple(look_up_option(name, VESSEL_SUMMARY_KEYS) for name in names)
-        except ValueError as err:
-            raise ValueError(f"metric_name {metric_name!r} is not valid: {err}") from None
-        self._single = isinstance(metric_name, str)
+        super().__init__(metric_name)
         compute_vessel_counts(torch.zeros(1, 1, 1), torch.zeros(1, 1, 1), connectivity=connectivity)  # validates
         self.connectivity = connectivity
 
@@ -81,34 +76,3 @@ class VesselSegmentationMetric(CumulativeIterationMetric):
             for i in range(y_pred.shape[0])
         ]
         return torch.as_tensor(rows, dtype=torch.int64).reshape(len(rows), len(VesselCounts.field_names()))
-
-    def subject_counts(self) -> list[VesselCounts]:
-        """Returns the buffered counts, one :class:`~cmb_kd.metrics.VesselCounts` per subject since the last reset."""
-        buffer = self.get_buffer()
-        if buffer is None:
-            return []
-        return [VesselCounts.from_sequence(row.tolist()) for row in buffer]
-
-    def summary(self) -> dict[str, float]:
-        """Returns every pooled metric (the keys of ``VESSEL_SUMMARY_KEYS``).
-
-        Raises:
-            ValueError: when no batch was seen since the last reset.
-        """
-        counts = self.subject_counts()
-        if not counts:
-            raise ValueError("no subject to aggregate: call the metric on at least one batch before aggregating.")
-        return summarize_vessel_counts(counts)
-
-    def aggregate(self) -> torch.Tensor | list[torch.Tensor]:  # type: ignore[override]
-        """Pools the buffered subjects.
-
-        Returns:
-            A 0-dim float64 tensor when ``metric_name`` is one name, else a list of them in its order.
-
-        Raises:
-            ValueError: when no batch was seen since the last reset.
-        """
-        summary = self.summary()
-        values = [torch.tensor(summary[name], dtype=torch.float64) for name in self.metric_name]
-        return values[0] if self._single else values
